@@ -1,0 +1,42 @@
+"""Lambda entry point: sort the invocation, route it, and finish the response."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from petsage_health.health import liveness
+from petsage_health.invocation import InvocationKind, classify
+from petsage_health.responses import error_proxy_response, with_standard_headers, without_body
+from petsage_health.routes import app, logger
+
+
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    """Answer every invocation; nothing an event holds makes this raise."""
+    invocation = classify(event)
+    if invocation.kind is InvocationKind.DIRECT:
+        # `aws lambda invoke`, schedules and `sam local invoke --no-event` get the liveness
+        # payload itself, so a direct invoke doubles as a smoke test.
+        logger.info("Direct invocation answered with liveness", extra={"reason": invocation.reason})
+        return liveness().model_dump()
+    if invocation.kind is InvocationKind.MALFORMED_HTTP:
+        logger.warning("Rejected malformed HTTP API event", extra={"reason": invocation.reason})
+        return with_standard_headers(error_proxy_response(HTTPStatus.BAD_REQUEST, invocation.reason))
+
+    is_head = event["requestContext"]["http"]["method"].upper() == "HEAD"
+    try:
+        response = app.resolve(_as_get(event) if is_head else event, context)
+    except Exception:  # noqa: BLE001 - the last line of defence: logged in full, answered as a JSON 500
+        logger.exception("Unhandled error while resolving the request")
+        response = error_proxy_response(HTTPStatus.INTERNAL_SERVER_ERROR)
+    if is_head:
+        response = without_body(response)
+    return with_standard_headers(response)
+
+
+def _as_get(event: dict[str, Any]) -> dict[str, Any]:
+    """HEAD is GET without a body: route it as GET, leaving the caller's event untouched."""
+    context = event["requestContext"]
+    return {**event, "requestContext": {**context, "http": {**context["http"], "method": "GET"}}}

@@ -1,0 +1,59 @@
+"""Telling HTTP API requests from every other way this function can be invoked.
+
+The resolver assumes a well-formed HTTP API event and raises on anything else
+(`KeyError: 'requestContext'` on `{}`, `TypeError` on `None`). A direct invoke, a
+scheduled rule or a test event must never raise, so events are sorted before routing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from pydantic import ValidationError
+
+from petsage_health.models import HttpApiEvent
+
+# Keys only an API Gateway request event carries. EventBridge events also have "version",
+# so it is not one of them.
+_HTTP_EVENT_KEYS = frozenset({"requestContext", "rawPath", "routeKey", "httpMethod"})
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+class InvocationKind(Enum):
+    HTTP = "http"  # a well-formed HTTP API (payload 2.0) request
+    MALFORMED_HTTP = "malformed_http"  # looks like an HTTP request, but is not a valid one
+    DIRECT = "direct"  # anything else: `aws lambda invoke`, schedules, `sam local invoke --no-event`
+
+
+@dataclass(frozen=True)
+class Invocation:
+    kind: InvocationKind
+    reason: str = ""
+
+
+def classify(event: Any) -> Invocation:
+    """Sort an event without raising, whatever its type."""
+    if not isinstance(event, dict) or not _HTTP_EVENT_KEYS.intersection(event):
+        return Invocation(InvocationKind.DIRECT, f"not an HTTP API request ({type(event).__name__} event)")
+    try:
+        HttpApiEvent.model_validate(event)
+    except ValidationError as exc:
+        return Invocation(InvocationKind.MALFORMED_HTTP, _describe(exc))
+    return Invocation(InvocationKind.HTTP)
+
+
+def _describe(exc: ValidationError) -> str:
+    """The first problems, by field path; never the offending values, which the caller controls."""
+    problems = [
+        f"{_field_path(error['loc'])}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)[:3]
+    ]
+    return "malformed HTTP API event: " + "; ".join(problems)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    # Header and query names are caller-chosen text: they are shown as "*", not echoed.
+    return ".".join(part if isinstance(part, str) and _FIELD_NAME.fullmatch(part) else "*" for part in loc)

@@ -1,0 +1,86 @@
+"""Routing: the public HTTP contract of the health function, served by Powertools' resolver."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import ResponseValidationError
+
+from petsage_health import docs
+from petsage_health.health import liveness
+from petsage_health.models import ErrorResponse, HealthCheckResponse, WelcomeResponse
+
+logger = Logger(service="petsage-health")
+
+app = APIGatewayHttpResolver(
+    enable_validation=True,
+    # A response that breaks its own model is our bug, not the caller's: 500, never 422.
+    response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+)
+app.configure_openapi(title=docs.API_TITLE, version=docs.API_VERSION, description=docs.API_DESCRIPTION)
+
+
+def error_response(status: HTTPStatus) -> Response[str]:
+    """A JSON error body that says what happened and nothing about our internals."""
+    body = ErrorResponse(status_code=status.value, message=status.phrase)
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(by_alias=True),
+    )
+
+
+@app.get("/", tags=["Root"], summary="Read Root")
+def read_root() -> WelcomeResponse:
+    """Greets the caller and points at the interactive documentation."""
+    return WelcomeResponse()
+
+
+@app.get(
+    "/api/v1/health",
+    tags=["System"],
+    summary="Perform a System Health Check",
+    description="Checks if the PetSage API is alive and running. "
+    "Returns a status message indicating the system is operational.",
+)
+def perform_health_check() -> HealthCheckResponse:
+    """Liveness for load balancers, deploy pipelines and canaries; touches no dependency."""
+    return liveness()
+
+
+@app.get(docs.OPENAPI_PATH, include_in_schema=False, compress=True)
+def openapi_document() -> Response[str]:
+    return Response(
+        status_code=HTTPStatus.OK.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=docs.openapi_json(app),
+        headers={"Vary": "Accept-Encoding"},
+    )
+
+
+@app.get(docs.DOCS_PATH, include_in_schema=False, compress=True)
+def swagger_ui() -> Response[str]:
+    return Response(
+        status_code=HTTPStatus.OK.value,
+        content_type="text/html; charset=utf-8",
+        body=docs.swagger_html(app),
+        headers={"Vary": "Accept-Encoding"},
+    )
+
+
+@app.not_found
+def not_found(_: NotFoundError) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND)
+
+
+@app.exception_handler(ResponseValidationError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
+def invalid_response(exc: ResponseValidationError) -> Response[str]:
+    # Only the locations and error types are logged: the invalid values may hold anything.
+    logger.error(
+        "Response failed its own model",
+        extra={"errors": [{"loc": e["loc"], "type": e["type"]} for e in exc.errors()]},
+    )
+    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR)

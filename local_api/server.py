@@ -1,0 +1,129 @@
+"""The local HTTP API: template routes in front of the in-process function."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from local_api.events import HttpReply, build_event, gateway_error, to_reply
+from local_api.lambda_runtime import LocalFunction
+from local_api.template import Route, http_api_routes, load_template
+
+log = logging.getLogger("local_api")
+
+# API Gateway's HTTP API caps request payloads at 10 MB.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+class LocalHttpApi(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        routes = http_api_routes(load_template())
+        specs = {spec.logical_id: spec for spec in routes.values()}
+        functions = {logical_id: LocalFunction(spec) for logical_id, spec in specs.items()}
+        self.routes = {route: functions[spec.logical_id] for route, spec in routes.items()}
+        super().__init__(address, RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-request is routine, not a traceback on the console.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("Client %s disconnected: %s", client_address, error)
+        else:
+            log.exception("Error while serving %s", client_address)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    server: LocalHttpApi
+    server_version = "PetSageLocalApi"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+    # Errors the server answers itself look like API Gateway's, never an HTML page.
+    error_content_type = "application/json"
+    error_message_format = '{"message":"%(message)s"}'
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server dispatches on do_<METHOD>; API Gateway answers any verb, so do we.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        reply, invoked = self._reply()
+        self._send(reply)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        via = "function" if invoked else "gateway"
+        log.info("%s %s -> %d (%s, %.1f ms)", self.command, self.path, reply.status, via, elapsed_ms)
+
+    def _reply(self) -> tuple[HttpReply, bool]:
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit():
+            return gateway_error(400, "Bad Request"), False
+        if int(length) > MAX_BODY_BYTES:
+            return gateway_error(413, "Request Entity Too Large"), False
+        body = self.rfile.read(int(length)) if int(length) else b""
+        route = Route(self.command, self.path.partition("?")[0])
+        function = self.server.routes.get(route)
+        if function is None:
+            return gateway_error(404, "Not Found"), False
+        event = build_event(
+            method=self.command,
+            target=self.path,
+            headers=self.headers.items(),
+            body=body,
+            source_ip=self.client_address[0],
+            route_key=str(route),
+        )
+        try:
+            return to_reply(function.invoke(event)), True
+        except Exception:
+            log.exception("The function raised; API Gateway answers 500")
+            return gateway_error(500, "Internal Server Error"), True
+
+    def _send(self, reply: HttpReply) -> None:
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        # One line per request is written by _serve; keep http.server's own errors, quietly.
+        log.debug(format, *args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the SAM template's HTTP API locally, without Docker.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    parser.add_argument("--port", type=int, default=3000, help="port to listen on; 0 picks a free one")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s local_api %(message)s", stream=sys.stderr)
+
+    server = LocalHttpApi((args.host, args.port))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    print(f"PetSage local API serving at {server.url} (Ctrl-C stops)", flush=True)
+    for route in sorted(server.routes, key=lambda r: (r.path, r.method)):
+        print(f"  {route.method:<5} {server.url}{route.path}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        print("PetSage local API stopped", flush=True)
+    return 0

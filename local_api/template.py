@@ -1,0 +1,70 @@
+"""What template.yaml says about the HTTP API: its routes and the functions behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import cfn_yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """How to load one function in-process, as the Lambda runtime would."""
+
+    logical_id: str
+    code_dir: Path
+    handler: str  # "module.function"
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """Parse the template with cfn-lint's loader, which understands !Ref, !Sub and friends."""
+    template: dict[str, Any] = cfn_yaml.load(str(path))
+    return template
+
+
+def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
+    """Every explicit HttpApi route in the template, with the function it invokes."""
+    parameters = template.get("Parameters", {})
+    routes: dict[Route, FunctionSpec] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource.get("Properties", {})
+        spec = FunctionSpec(
+            logical_id=logical_id,
+            code_dir=REPO_ROOT / properties["CodeUri"],
+            handler=properties["Handler"],
+            environment=_environment(properties, parameters),
+        )
+        for event in properties.get("Events", {}).values():
+            if event.get("Type") == "HttpApi":
+                route = Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                routes[route] = spec
+    return routes
+
+
+def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
+    """Literal variables as written; `!Ref Parameter` as that parameter's default."""
+    variables = properties.get("Environment", {}).get("Variables", {})
+    environment: dict[str, str] = {}
+    for name, value in variables.items():
+        if isinstance(value, str | int | float):
+            environment[name] = str(value)
+        elif isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+            environment[name] = str(parameters[value["Ref"]].get("Default", ""))
+    return environment

@@ -1,0 +1,86 @@
+"""template.yaml routes exactly what the resolver serves, and configures the function as documented."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+
+from app import lambda_handler
+from local_api.lambda_runtime import LocalLambdaContext
+from local_api.template import Route, http_api_routes, load_template
+from petsage_health.routes import app
+from tests.conftest import REPO_ROOT, load_event
+
+TEMPLATE = load_template()
+TEMPLATE_ROUTES = set(http_api_routes(TEMPLATE))
+
+
+def resolver_routes() -> set[Route]:
+    """Every (method, path) the resolver registered; HEAD is served for every GET by the handler."""
+    routes = set()
+    for key in app._route_keys:  # Powertools keeps "METHOD/path" keys; there is no public listing
+        method, slash, path = key.partition("/")
+        routes.add(Route(method, slash + path))
+    return routes | {Route("HEAD", route.path) for route in routes if route.method == "GET"}
+
+
+def test_every_resolver_route_is_routed_in_the_template() -> None:
+    assert resolver_routes() - TEMPLATE_ROUTES == set()
+
+
+def test_every_template_route_reaches_a_resolver_route() -> None:
+    assert TEMPLATE_ROUTES - resolver_routes() == set()
+
+
+@pytest.mark.parametrize("route", sorted(TEMPLATE_ROUTES, key=str), ids=str)
+def test_every_template_route_is_answered_by_the_function(route: Route) -> None:
+    event = load_event("health")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = route.path
+    event["requestContext"]["http"]["method"] = route.method
+    event["routeKey"] = event["requestContext"]["routeKey"] = str(route)
+    assert lambda_handler(event, LocalLambdaContext(function_name="HealthFunction"))["statusCode"] == 200
+
+
+def function_properties() -> dict[str, Any]:
+    properties: dict[str, Any] = TEMPLATE["Resources"]["HealthFunction"]["Properties"]
+    return properties
+
+
+def test_the_function_targets_python_313_on_arm64() -> None:
+    properties = function_properties()
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == "app.lambda_handler"
+    assert properties["CodeUri"] == "functions/health/"
+    assert properties["Timeout"] <= 10
+
+
+def test_function_logs_are_json_in_an_explicit_group_with_retention() -> None:
+    logging_config = function_properties()["LoggingConfig"]
+    assert logging_config["LogFormat"] == "JSON"
+    group = TEMPLATE["Resources"][logging_config["LogGroup"]["Ref"]]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert "RetentionInDays" in group["Properties"]
+
+
+def test_the_http_api_throttles_and_logs_access() -> None:
+    api = TEMPLATE["Resources"]["HttpApi"]["Properties"]
+    assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(api["DefaultRouteSettings"])
+    assert "DestinationArn" in api["AccessLogSettings"]
+
+
+def test_outputs_name_the_api_the_health_url_and_the_function() -> None:
+    assert {"ApiUrl", "HealthUrl", "HealthFunctionArn"} <= set(TEMPLATE["Outputs"])
+
+
+def test_samconfig_has_default_dev_and_prod_environments() -> None:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    for env in ("default", "dev", "prod"):
+        deploy = config[env]["deploy"]["parameters"]
+        assert config[env]["global"]["parameters"]["stack_name"]
+        assert config[env]["global"]["parameters"]["region"]
+        assert {"capabilities", "confirm_changeset", "resolve_s3"} <= set(deploy)
+        assert config[env]["validate"]["parameters"]["lint"] is True
+    assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
