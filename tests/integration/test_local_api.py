@@ -1,0 +1,96 @@
+"""The contract over real HTTP, against the local stand-in for API Gateway (`make run`)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from tests.integration.conftest import LocalApi, start_local_api, stop_local_api
+
+pytestmark = pytest.mark.integration
+
+LIVENESS = b'{"status":"ok","message":"PetSage API is purring!"}'
+
+
+def test_health_is_alive(local_api: LocalApi) -> None:
+    result = local_api.request("GET", "/api/v1/health")
+    assert result.status == 200
+    assert result.header("Content-Type") == "application/json"
+    assert result.body == LIVENESS
+    assert result.header("Cache-Control") == "no-store"
+    assert result.header("X-Content-Type-Options") == "nosniff"
+
+
+def test_root_welcomes(local_api: LocalApi) -> None:
+    result = local_api.request("GET", "/")
+    assert result.status == 200
+    assert json.loads(result.body) == {"message": "Welcome to the PetSage API! Find our docs at /docs"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/health", "/", "/docs", "/openapi.json"])
+def test_head_answers_like_get_without_a_body(local_api: LocalApi, path: str) -> None:
+    get = local_api.request("GET", path)
+    head = local_api.request("HEAD", path)
+    assert head.status == get.status == 200
+    assert head.body == b""
+    assert head.header("Content-Type") == get.header("Content-Type")
+    assert head.header("Cache-Control") == get.header("Cache-Control") == "no-store"
+
+
+def test_docs_are_swagger_ui_gzipped_when_accepted(local_api: LocalApi) -> None:
+    result = local_api.request("GET", "/docs", headers={"Accept-Encoding": "gzip"})
+    assert result.status == 200
+    assert result.header("Content-Encoding") == "gzip"
+    html = gzip.decompress(result.body).decode()
+    assert "<title>Swagger UI</title>" in html
+    assert "PetSage API" in html
+    plain = local_api.request("GET", "/docs")
+    assert plain.header("Content-Encoding") is None
+    assert len(result.body) < len(plain.body) / 3
+
+
+def test_openapi_document_is_served(local_api: LocalApi) -> None:
+    result = local_api.request("GET", "/openapi.json")
+    assert result.status == 200
+    document = json.loads(result.body)
+    assert document["info"]["title"] == "PetSage API"
+    assert set(document["paths"]) >= {"/", "/api/v1/health"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/unknown"),
+        ("GET", "/api/v1/health/"),
+        ("POST", "/api/v1/health"),
+        ("DELETE", "/"),
+        ("TRACE", "/"),
+        ("PROPFIND", "/api/v1/health"),
+        ("OPTIONS", "/docs"),
+    ],
+)
+def test_unrouted_requests_get_api_gateways_own_json_404(local_api: LocalApi, method: str, path: str) -> None:
+    result = local_api.request(method, path)
+    assert result.status == 404
+    assert result.header("Content-Type") == "application/json"
+    assert result.body == b'{"message":"Not Found"}'
+
+
+def test_query_strings_and_cookies_do_not_change_the_answer(local_api: LocalApi) -> None:
+    result = local_api.request("GET", "/api/v1/health?probe=1&probe=2", headers={"Cookie": "a=1; b=2"})
+    assert result.status == 200
+    assert result.body == LIVENESS
+
+
+def test_a_line_is_logged_per_request_and_ctrl_c_stops_cleanly() -> None:
+    api = start_local_api()
+    api.request("GET", "/api/v1/health")
+    api.request("TRACE", "/")
+    code, stdout, stderr = stop_local_api(api)
+    assert code == 0
+    assert "stopped" in stdout
+    assert "GET /api/v1/health -> 200 (function" in stderr
+    assert "TRACE / -> 404 (gateway" in stderr
+    assert "Traceback" not in stderr
