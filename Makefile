@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
+# The repository root: sam build runs build-HealthFunction from a scratch directory.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
@@ -60,9 +62,16 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint, sam val
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 
+# Not cached: SAM's cache key covers functions/health and this Makefile, not the build script.
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifact in .aws-sam/build
-	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --cached --parallel
+build: $(VENV)/.installed $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifact in .aws-sam/build
+	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --no-cached --parallel
+
+# sam build's makefile builder (template.yaml, Metadata) calls this with ARTIFACTS_DIR set.
+.PHONY: build-HealthFunction
+build-HealthFunction:
+	@test -x $(ROOT)/$(PY) || { echo "no $(ROOT)/$(PY): run make build, which installs it" >&2; exit 1; }
+	$(ROOT)/$(PY) $(ROOT)/scripts/build_function.py --arch arm64 "$(ARTIFACTS_DIR)"
 
 .PHONY: deploy
 deploy: build ## sam deploy --config-env $(CONFIG_ENV), then print the URLs
