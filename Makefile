@@ -10,6 +10,8 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 SAM_VENV    := .tools/sam
 CHECKOV_VENV := .tools/checkov
+BENCH_VENV  := .tools/bench
+RUNS        ?= 15
 SAM         := $(SAM_VENV)/bin/sam
 CHECKOV     := $(CHECKOV_VENV)/bin/checkov
 PORT        ?= 3000
@@ -41,6 +43,11 @@ $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tools/requirements-checkov.txt
 	@touch $@
 
+$(BENCH_VENV)/.installed: bench/requirements-runtime.txt
+	@test -x $(BENCH_VENV)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(BENCH_VENV); }
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-runtime.txt
+	@touch $@
+
 .PHONY: install
 install: $(VENV)/.installed $(SAM_VENV)/.installed ## Create the virtual environments (CPython 3.13) with the pinned tools
 
@@ -58,7 +65,7 @@ test: install lint build ## Lint, validate and build the template, then run ever
 lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/health local_api scripts tests
+	$(VENV)/bin/mypy functions/health local_api scripts tests bench
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 
@@ -72,6 +79,10 @@ build: $(VENV)/.installed $(SAM_VENV)/.installed ## sam build: the arm64 Lambda 
 build-HealthFunction:
 	@test -x $(ROOT)/$(PY) || { echo "no $(ROOT)/$(PY): run make build, which installs it" >&2; exit 1; }
 	$(ROOT)/$(PY) $(ROOT)/scripts/build_function.py --arch arm64 "$(ARTIFACTS_DIR)"
+
+.PHONY: bench
+bench: $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, zip size vs. peers (RUNS=15; not in make test)
+	$(BENCH_VENV)/bin/python bench/bench.py --runs $(RUNS)
 
 .PHONY: deploy
 deploy: build ## sam deploy --config-env $(CONFIG_ENV), then print the URLs
@@ -88,5 +99,6 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 
 .PHONY: clean
 clean: ## Remove build output and caches (keeps the virtual environments)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	@if [ -d bench-results ]; then chmod -R u+w bench-results; fi
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results
 	find . -name __pycache__ -not -path './.venv/*' -not -path './.tools/*' -prune -exec rm -rf {} +
