@@ -8,11 +8,14 @@ The parent times "process start -> first 200" and reads the peak RSS from wait4(
 
 from __future__ import annotations
 
+import importlib
 import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 class Context:
@@ -31,8 +34,8 @@ def main() -> None:
     mode, code, event_file = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     sys.path.insert(0, code)
     event = json.loads(event_file.read_text(encoding="utf-8"))
-    from app import lambda_handler
-
+    # Each variant's own app.py (the one first on sys.path), whatever its handler's types.
+    lambda_handler: Callable[[Any, Any], Any] = importlib.import_module("app").lambda_handler
     context = Context()
     status = lambda_handler(event, context)["statusCode"]
     if mode == "cold":
