@@ -117,6 +117,8 @@ def compile_sources(out: Path, sources: list[str]) -> None:
 def build(out: Path, arch: str) -> None:
     if sys.version_info[:2] != (3, 13):
         sys.exit(f"bytecode must be compiled by CPython 3.13 (Lambda's python3.13), not {sys.version}")
+    if out.exists() and any(out.iterdir()):
+        sys.exit(f"{out} is not empty: the artifact is built into a fresh directory (sam build clears its own)")
     out.mkdir(parents=True, exist_ok=True)
     install(out, arch)
     if arch == host_arch():

@@ -162,3 +162,17 @@ def test_the_liveness_cold_path_loads_no_aws_sdk_client_and_no_xray(host_artifac
     forbidden = ("boto3", "botocore.session", "botocore.client", "aws_xray_sdk")
     touched = {name for name in [*report["attempted"], *report["modules"]] if name.startswith(forbidden)}
     assert touched == set()
+
+
+def test_tracebacks_from_precompiled_modules_name_the_shipped_file_and_quote_its_source(host_artifact: Path) -> None:
+    # .pyc carry artifact-relative names and no column ranges: the import system must restore the
+    # real path, and linecache must find the shipped source to quote.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from petsage_health.invocation import _field_path; _field_path(1)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code, str(host_artifact)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert f'File "{host_artifact / "petsage_health" / "invocation.py"}", line' in result.stderr
+    assert 'return ".".join(' in result.stderr, result.stderr
