@@ -162,6 +162,12 @@ def test_the_liveness_cold_path_loads_no_aws_sdk_client_and_no_xray(host_artifac
     forbidden = ("boto3", "botocore.session", "botocore.client", "aws_xray_sdk")
     touched = {name for name in [*report["attempted"], *report["modules"]] if name.startswith(forbidden)}
     assert touched == set()
+    # The docs stay off the cold path too: OpenAPI models and Swagger UI load on the first /docs.
+    docs = (
+        "aws_lambda_powertools.event_handler.openapi.models",
+        "aws_lambda_powertools.event_handler.openapi.swagger_ui",
+    )
+    assert {name for name in report["modules"] if name.startswith(docs)} == set()
 
 
 def test_tracebacks_from_precompiled_modules_name_the_shipped_file_and_quote_its_source(host_artifact: Path) -> None:
