@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from scripts.build_function import UNUSED_UTILITIES
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.artifact
@@ -182,3 +184,23 @@ def test_tracebacks_from_precompiled_modules_name_the_shipped_file_and_quote_its
     assert result.returncode == 1
     assert f'File "{host_artifact / "petsage_health" / "invocation.py"}", line' in result.stderr
     assert 'return ".".join(' in result.stderr, result.stderr
+
+
+# Shipped modules that name a pruned package, and why that never runs here.
+PRUNED_REFERENCES_ALLOWED = {
+    "pydantic/_internal/_generate_schema.py",  # pydantic.v1, only for legacy `__get_validators__` types
+    "pydantic/_migration.py",  # pydantic.v1, only when a name removed in v2 is asked for
+    "aws_lambda_powertools/event_handler/middlewares/schema_validation.py",  # opt-in, needs fastjsonschema
+}
+
+
+def test_no_shipped_module_imports_what_the_build_pruned(artifact: Path) -> None:
+    # A dependency upgrade that starts importing a pruned package must fail here, not on a rare path.
+    pruned = "|".join(UNUSED_UTILITIES.split())
+    reference = re.compile(rf"aws_lambda_powertools\.utilities\.({pruned})\b|pydantic\.v1\b|from \.\.?v1\b")
+    referencing = {
+        str(path.relative_to(artifact))
+        for path in artifact.rglob("*.py")
+        if reference.search(path.read_text(encoding="utf-8"))
+    }
+    assert referencing == PRUNED_REFERENCES_ALLOWED
