@@ -167,14 +167,14 @@ def main() -> None:
         )
     print(f"| 3. real build for arm64 (what ships) | | | | | | {size['arm64']:.2f} |")
 
+    def ratio(a: str, b: str) -> str:
+        """Wall-time ratio (the target), with the CPU-time ratio, less sensitive to a busy host."""
+        return f"{cold[a] / cold[b]:.2f} x (CPU {cpu[a] / cpu[b]:.2f} x)"
+
     targets = [
-        ("cold(3) <= 0.45 x cold(2)", f"{cold['build'] / cold['sam']:.2f} x", cold["build"] <= 0.45 * cold["sam"]),
-        (
-            "cold(3) <= 0.30 x cold(4)",
-            f"{cold['build'] / cold['fastapi']:.2f} x",
-            cold["build"] <= 0.30 * cold["fastapi"],
-        ),
-        ("cold(3) <= 8 x cold(1)", f"{cold['build'] / cold['bare']:.1f} x", cold["build"] <= 8 * cold["bare"]),
+        ("cold(3) <= 0.45 x cold(2)", ratio("build", "sam"), cold["build"] <= 0.45 * cold["sam"]),
+        ("cold(3) <= 0.30 x cold(4)", ratio("build", "fastapi"), cold["build"] <= 0.30 * cold["fastapi"]),
+        ("cold(3) <= 8 x cold(1)", ratio("build", "bare"), cold["build"] <= 8 * cold["bare"]),
         ("warm(3) <= 80 µs", f"{warm['build']:.1f} µs", warm["build"] <= 80),
         ("peak RSS(3) <= 40 MiB", f"{rss['build']:.1f} MiB", rss["build"] <= 40),
         ("zipped arm64 artifact <= 4 MiB", f"{size['arm64']:.2f} MiB", size["arm64"] <= 4),
@@ -183,16 +183,13 @@ def main() -> None:
     for target, measured, ok in targets:
         print(f"| {target} | {measured} | {verdict(ok)} |")
 
-    # Lambda gives one full vCPU at 1769 MB and a proportional share below; time not spent on
-    # CPU (waiting on file reads) is assumed not to scale. This host's CPU is not Graviton's.
-    waiting = max(0.0, cold["build"] - cpu["build"])
+    # Lambda gives one full vCPU at 1769 MB and a proportional share below, so CPU-bound init
+    # stretches by 1769/MB. Wall time beyond CPU time here is mostly waiting for a core on a
+    # shared host, so it is left out. This host's CPU is not Graviton's: a rough guide only.
     print("\n| memory MB | vCPU share | estimated init of 3, ms | of 2, ms |\n|---:|---:|---:|---:|")
     for memory in MEMORY_SIZES:
         share = min(1.0, memory / 1769)
-        print(
-            f"| {memory} | {share:.2f} | {cpu['build'] / share + waiting:.0f} "
-            f"| {cpu['sam'] / share + max(0.0, cold['sam'] - cpu['sam']):.0f} |"
-        )
+        print(f"| {memory} | {share:.2f} | {cpu['build'] / share:.0f} | {cpu['sam'] / share:.0f} |")
     results = {"cold_ms": cold, "cpu_ms": cpu, "rss_mib": rss, "warm_us": warm, "zipped_mib": size}
     OUT.chmod(0o755)
     (OUT / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
