@@ -7,8 +7,9 @@ Four variants are built for this machine's architecture into bench-results/ and 
   fastapi  the same contract in FastAPI + Mangum (bench/requirements.txt), built the default way
 A cold start is a fresh interpreter (-B, PYTHONDONTWRITEBYTECODE=1, so nothing caches bytecode)
 timed from process start to the first 200 of events/health.json, with the CPU time spent
-until then; peak RSS comes from wait4(). Rounds alternate the variants (rotating who goes first) and the table shows
-medians, with ratios taken from this same run, so load from other processes hits all alike.
+until then; peak RSS comes from wait4(). Rounds alternate the variants (rotating who goes
+first) and the table shows medians, with ratios taken from this same run, so load from other
+processes hits all variants alike.
 Warm latency is in-process: 10,000 invocations of the same event per variant, spread over
 alternating processes. The zipped size is the artifact deflated, as `sam package` uploads it.
 The interpreter has boto3/botocore on sys.path after the code, as Lambda's runtime does.
