@@ -62,6 +62,10 @@ class Context:
     aws_request_id = "artifact-test"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:HealthFunction"
 
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 5000  # the template's timeout; readiness bounds its deadline by it
+
 
 from app import lambda_handler  # noqa: E402 - the recorders must be in place before the import
 

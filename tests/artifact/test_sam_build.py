@@ -17,6 +17,7 @@ import pytest
 
 from scripts.build_function import UNUSED_UTILITIES
 from tests.conftest import REPO_ROOT
+from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS, LIVENESS
 
 pytestmark = pytest.mark.artifact
 
@@ -64,21 +65,6 @@ def test_artifact_carries_no_tests_or_dev_tooling(artifact: Path) -> None:
 # --- what the build recipe adds: slim, with bytecode that is really used ---------------------
 
 EVENTS = sorted(path.stem for path in (REPO_ROOT / "events").glob("*.json"))
-LIVENESS = {"status": "ok", "message": "PetSage API is purring!"}
-# The documented answer of each committed event (README, "event file" table).
-EXPECTED_STATUS = {
-    "health": 200,
-    "health-head": 200,
-    "root": 200,
-    "root-head": 200,
-    "docs": 200,
-    "docs-head": 200,
-    "openapi": 200,
-    "openapi-head": 200,
-    "not-found": 404,
-    "malformed-http": 400,
-}
-DIRECT_EVENTS = {"direct-invoke", "scheduled"}
 
 
 def test_every_committed_event_has_a_documented_answer() -> None:

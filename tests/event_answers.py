@@ -1,0 +1,24 @@
+"""The documented answer of each committed events/ file (README, "event file" table), shared by
+the unit tests and the artifact tests."""
+
+from __future__ import annotations
+
+LIVENESS = {"status": "ok", "message": "PetSage API is purring!"}
+
+# HTTP API events -> the status code the function answers
+EXPECTED_STATUS = {
+    "health": 200,
+    "health-head": 200,
+    "ready": 200,
+    "ready-head": 200,
+    "root": 200,
+    "root-head": 200,
+    "docs": 200,
+    "docs-head": 200,
+    "openapi": 200,
+    "openapi-head": 200,
+    "not-found": 404,
+    "malformed-http": 400,
+}
+# Events that are not HTTP API requests -> answered with the liveness payload itself
+DIRECT_EVENTS = frozenset({"direct-invoke", "scheduled"})
