@@ -52,6 +52,7 @@ from app import lambda_handler
 class Context:
     function_name = "HealthFunction"; memory_limit_in_mb = 1024; aws_request_id = "build"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:HealthFunction"
+    get_remaining_time_in_millis = staticmethod(lambda: 5000)
 for event in sorted(events.glob("*.json")):
     lambda_handler(json.loads(event.read_text(encoding="utf-8")), Context())
 files = {Path(m.__file__) for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
