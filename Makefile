@@ -56,7 +56,7 @@ test: install lint build ## Lint, validate and build the template, then run ever
 lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/health local_api scripts tests
+	$(VENV)/bin/mypy functions/health local_api scripts tests canary
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint
 
