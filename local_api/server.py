@@ -62,10 +62,11 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         started = time.perf_counter()
         reply, invoked = self._reply()
-        self._send(reply)
         elapsed_ms = (time.perf_counter() - started) * 1000
         via = "function" if invoked else "gateway"
+        # Logged before the reply is written, so a client that has its answer can rely on the line.
         log.info("%s %s -> %d (%s, %.1f ms)", self.command, self.path, reply.status, via, elapsed_ms)
+        self._send(reply)
 
     def _reply(self) -> tuple[HttpReply, bool]:
         length = self.headers.get("Content-Length", "0")

@@ -42,7 +42,8 @@ def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
     parameters = template.get("Parameters", {})
     routes: dict[Route, FunctionSpec] = {}
     for logical_id, resource in template.get("Resources", {}).items():
-        if resource.get("Type") != "AWS::Serverless::Function":
+        # Fn::ForEach blocks (AWS::LanguageExtensions) hold lists, never functions with routes.
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
         properties = resource.get("Properties", {})
         spec = FunctionSpec(
@@ -59,7 +60,11 @@ def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
 
 
 def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
-    """Literal variables as written; `!Ref Parameter` as that parameter's default."""
+    """Literal variables as written; `!Ref Parameter` as that parameter's default.
+
+    Anything else is left unset, so the function falls back to its own default; variables
+    already in the shell win, e.g. `HEALTH_S3_BUCKETS=my-bucket make run`.
+    """
     variables = properties.get("Environment", {}).get("Variables", {})
     environment: dict[str, str] = {}
     for name, value in variables.items():

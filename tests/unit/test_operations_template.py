@@ -222,10 +222,10 @@ def test_the_email_subscription_exists_only_when_an_address_is_given() -> None:
 # --- the function and its logs -------------------------------------------------------------
 
 
-def test_functions_are_traced_and_their_concurrency_capped() -> None:
-    function_globals = TEMPLATE["Globals"]["Function"]
-    assert function_globals["Tracing"] == "Active"
-    assert function_globals["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+def test_the_function_is_traced_and_its_concurrency_capped() -> None:
+    function = properties("HealthFunction")
+    assert function["Tracing"] == "Active"
+    assert function["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
     assert 1 <= PARAMETERS["ReservedConcurrency"]["Default"] <= 10
 
 

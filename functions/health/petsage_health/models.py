@@ -6,9 +6,10 @@ OpenAPI document and Swagger UI say the same thing the API does.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 LIVENESS_STATUS = "ok"
@@ -93,3 +94,44 @@ class HttpApiEvent(_EventModel):
     body: str | None = None
     is_base64_encoded: bool = False
     request_context: RequestContext
+
+
+# --- Readiness: the IETF "Health Check Response Format for HTTP APIs" draft ---------------
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"  # healthy (a status word, not a password)  # noqa: S105  # nosec B105
+    WARN = "warn"  # healthy, with some concern (slow, or a table that is updating)
+    FAIL = "fail"  # unhealthy: unreachable, missing, denied, timed out or misconfigured
+
+
+class _DraftModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+class CheckResult(_DraftModel):
+    """One measurement of one component, as the draft's `checks` entries describe it."""
+
+    component_id: str = Field(description="The resource checked: table, bucket or parameter name.")
+    component_type: str = Field(description="`datastore` or `component`, as the draft suggests.")
+    observed_value: float = Field(description="What was measured: the call's latency.")
+    observed_unit: str = Field(default="ms", description="Unit of observedValue.")
+    status: CheckStatus = Field(description="This component's status.")
+    time: AwareDatetime = Field(description="When the measurement was taken (ISO 8601, UTC).")
+
+
+class ReadinessResponse(_DraftModel):
+    """Readiness of this deployment's dependencies, in `application/health+json`.
+
+    `status` comes first so that it lies within the first bytes of the body (Route 53 string
+    matching reads only the first 5,120 bytes).
+    """
+
+    status: CheckStatus = Field(description="pass or warn: ready (HTTP 200); fail: not ready (HTTP 503).")
+    version: str = Field(description="Public version of the service (the API version).")
+    release_id: str = Field(description="The deployed release: the ReleaseId parameter or the function version.")
+    service_id: str = Field(description="Which service answered.")
+    description: str = Field(description="What this health resource reports on.")
+    checks: dict[str, list[CheckResult]] = Field(
+        description='Measurements keyed "{componentName}:{measurementName}", e.g. "dynamodb/pets:responseTime".',
+    )

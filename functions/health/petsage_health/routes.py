@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import ResponseValid
 
 from petsage_health import docs
 from petsage_health.health import liveness
-from petsage_health.models import ErrorResponse, HealthCheckResponse, WelcomeResponse
+from petsage_health.models import CheckStatus, ErrorResponse, HealthCheckResponse, ReadinessResponse, WelcomeResponse
+from petsage_health.readiness import ReadinessProbe
 
 logger = Logger(service="petsage-health")
 
@@ -20,6 +21,10 @@ app = APIGatewayHttpResolver(
     # A response that breaks its own model is our bug, not the caller's: 500, never 422.
     response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
 )
+# Configuration is read once, at cold start; bad values are logged there and never raise.
+readiness_probe = ReadinessProbe.from_environment()
+
+HEALTH_JSON = "application/health+json"
 app.configure_openapi(title=docs.API_TITLE, version=docs.API_VERSION, description=docs.API_DESCRIPTION)
 
 
@@ -49,6 +54,33 @@ def read_root() -> WelcomeResponse:
 def perform_health_check() -> HealthCheckResponse:
     """Liveness for load balancers, deploy pipelines and canaries; touches no dependency."""
     return liveness()
+
+
+@app.get(
+    "/api/v1/health/ready",
+    tags=["System"],
+    summary="Check Readiness of Dependencies",
+    description="Checks that the dependencies this deployment is configured with are reachable and permitted, "
+    "concurrently and each within its own timeout; results are reused for a few seconds. "
+    "Answers application/health+json: 200 for pass or warn, 503 for fail.",
+    responses={
+        200: {
+            "description": "Ready: every check passed, or some passed with a warning.",
+            "content": {HEALTH_JSON: {"model": ReadinessResponse}},
+        },
+        503: {
+            "description": "Not ready: at least one check failed.",
+            "content": {HEALTH_JSON: {"model": ReadinessResponse}},
+        },
+    },
+)
+def check_readiness() -> Response[str]:
+    """Deep check for deploy pipelines and on-call; load balancers should probe liveness instead."""
+    context = app.lambda_context
+    remaining = context.get_remaining_time_in_millis() / 1000 if context else None
+    report = readiness_probe.report(remaining)
+    status = HTTPStatus.SERVICE_UNAVAILABLE if report.status is CheckStatus.FAIL else HTTPStatus.OK
+    return Response(status_code=status.value, content_type=HEALTH_JSON, body=report.model_dump_json())
 
 
 @app.get(docs.OPENAPI_PATH, include_in_schema=False, compress=True)

@@ -1,0 +1,76 @@
+"""Dependency checks: the cheapest AWS call that proves each resource is reachable and permitted.
+
+boto3 is imported here, lazily, on the first readiness request: never on the liveness path,
+where its ~300 ms import would land on every cold start.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from petsage_health.models import CheckStatus
+
+if TYPE_CHECKING:
+    from boto3.session import Session
+    from botocore.client import BaseClient
+
+# What each call proves, and why it is the cheapest: no data is read.
+#   dynamodb DescribeTable  - table exists, and we may reach it (metadata only)
+#   s3 HeadBucket           - bucket exists, and we may list it (no object read)
+#   ssm GetParameter        - parameter exists, and we may read it (no decryption)
+Probe = Callable[[Any, str], CheckStatus]
+
+
+def _describe_table(client: Any, name: str) -> CheckStatus:
+    status = client.describe_table(TableName=name)["Table"]["TableStatus"]
+    # UPDATING tables still serve traffic; CREATING/DELETING/ARCHIVED ones do not.
+    if status == "ACTIVE":
+        return CheckStatus.PASS
+    return CheckStatus.WARN if status == "UPDATING" else CheckStatus.FAIL
+
+
+def _head_bucket(client: Any, name: str) -> CheckStatus:
+    client.head_bucket(Bucket=name)
+    return CheckStatus.PASS
+
+
+def _get_parameter(client: Any, name: str) -> CheckStatus:
+    client.get_parameter(Name=name, WithDecryption=False)
+    return CheckStatus.PASS
+
+
+PROBES: dict[str, Probe] = {"dynamodb": _describe_table, "s3": _head_bucket, "ssm": _get_parameter}
+COMPONENT_TYPES = {"dynamodb": "datastore", "s3": "datastore", "ssm": "component"}
+
+
+class Clients:
+    """boto3 clients made on first use and kept for warm invocations.
+
+    Short timeouts and a single attempt: a health check must answer within its own
+    deadline, and retrying a dependency that is down only hammers it.
+    """
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self._timeout = timeout_seconds
+        self._session: Session | None = None
+        self._clients: dict[str, BaseClient] = {}
+        self._lock = threading.Lock()  # clients are made one at a time: sessions are not thread-safe
+
+    def get(self, service: str) -> BaseClient:
+        with self._lock:
+            if service not in self._clients:
+                from boto3.session import Session
+                from botocore.config import Config
+
+                if self._session is None:
+                    # A session of our own: credentials are resolved by this probe, not shared.
+                    self._session = Session()
+                config = Config(
+                    connect_timeout=self._timeout,
+                    read_timeout=self._timeout,
+                    retries={"total_max_attempts": 1, "mode": "standard"},
+                )
+                self._clients[service] = self._session.client(service, config=config)  # type: ignore[call-overload]
+            return self._clients[service]

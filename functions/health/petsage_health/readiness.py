@@ -1,0 +1,143 @@
+"""Readiness: are the dependencies this deployment is configured to check reachable, now?
+
+Checks run concurrently, each within its own deadline, so the answer takes about as long
+as the slowest check and never much longer than the timeout. Results are reused for a
+short TTL so that frequent health pings cannot hammer the dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aws_lambda_powertools import Logger
+
+from petsage_health.checks import COMPONENT_TYPES, PROBES, Clients
+from petsage_health.config import Dependency, ReadinessConfig
+from petsage_health.docs import API_VERSION
+from petsage_health.models import CheckResult, CheckStatus, ReadinessResponse
+
+logger = Logger(service="petsage-health", child=True)
+
+MEASUREMENT = "responseTime"
+MAX_WORKERS = 16
+# Time kept back from Lambda's own deadline to build and return the answer.
+RESPONSE_MARGIN_SECONDS = 0.25
+DESCRIPTION = "Readiness of the PetSage API: reachability of the dependencies this deployment checks."
+
+
+@dataclass(frozen=True)
+class _Measurement:
+    status: CheckStatus
+    latency_ms: float
+    at: datetime
+
+
+class ReadinessProbe:
+    def __init__(self, config: ReadinessConfig, service_id: str) -> None:
+        self.config = config
+        self.service_id = service_id
+        self._clients = Clients(config.timeout_seconds)
+        self._cached: tuple[float, ReadinessResponse] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls) -> ReadinessProbe:
+        config = ReadinessConfig.from_environment(os.environ)
+        for problem in config.problems:
+            logger.warning("Readiness configuration problem", extra={"problem": problem})
+        return cls(config, os.environ.get("POWERTOOLS_SERVICE_NAME", "petsage-health"))
+
+    def report(self, remaining_seconds: float | None = None) -> ReadinessResponse:
+        """The current readiness, measured or reused from the last TTL window."""
+        with self._lock:
+            now = time.monotonic()
+            if self._cached and now < self._cached[0]:
+                return self._cached[1]
+            response = self._measure(remaining_seconds)
+            if self.config.cache_ttl_seconds > 0:
+                self._cached = (time.monotonic() + self.config.cache_ttl_seconds, response)
+            return response
+
+    def _measure(self, remaining_seconds: float | None) -> ReadinessResponse:
+        deadline = self.config.timeout_seconds
+        if remaining_seconds is not None:
+            deadline = max(0.0, min(deadline, remaining_seconds - RESPONSE_MARGIN_SECONDS))
+        checks: dict[str, list[CheckResult]] = {}
+        for variable, count in self.config.invalid.items():
+            checks[f"config/{variable}:validity"] = [
+                CheckResult(
+                    component_id=variable,
+                    component_type="component",
+                    observed_value=count,
+                    observed_unit="invalid names",
+                    status=CheckStatus.FAIL,
+                    time=datetime.now(UTC),
+                )
+            ]
+        for dependency, measurement in self._run_checks(deadline).items():
+            checks[f"{dependency.component_name}:{MEASUREMENT}"] = [
+                CheckResult(
+                    component_id=dependency.name,
+                    component_type=COMPONENT_TYPES[dependency.service],
+                    observed_value=round(measurement.latency_ms, 1),
+                    status=measurement.status,
+                    time=measurement.at,
+                )
+            ]
+        statuses = {result.status for results in checks.values() for result in results}
+        overall = next((s for s in (CheckStatus.FAIL, CheckStatus.WARN) if s in statuses), CheckStatus.PASS)
+        return ReadinessResponse(
+            status=overall,
+            version=API_VERSION,
+            release_id=self.config.release_id,
+            service_id=self.service_id,
+            description=DESCRIPTION,
+            checks=checks,
+        )
+
+    def _run_checks(self, deadline: float) -> dict[Dependency, _Measurement]:
+        dependencies = self.config.dependencies
+        if not dependencies:
+            return {}
+        started = time.perf_counter()
+        executor = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(dependencies)), thread_name_prefix="health")
+        futures = {executor.submit(self._check, dependency, deadline): dependency for dependency in dependencies}
+        wait(futures, timeout=deadline)
+        # A check still running past its deadline is a failure; its thread ends on its own
+        # once botocore's connect/read timeouts fire, without holding up this answer.
+        executor.shutdown(wait=False, cancel_futures=True)
+        results: dict[Dependency, _Measurement] = {}
+        for future, dependency in futures.items():
+            results[dependency] = self._outcome(future, dependency, started, deadline)
+        return results
+
+    def _check(self, dependency: Dependency, deadline: float) -> _Measurement:
+        started = time.perf_counter()
+        try:
+            status = PROBES[dependency.service](self._clients.get(dependency.service), dependency.name)
+        except Exception as error:  # noqa: BLE001 - whatever stops the call, the dependency is not ready
+            # The error text stays in the logs: the endpoint is public.
+            logger.warning(
+                "Dependency check failed",
+                extra={"check": dependency.component_name, "error": f"{type(error).__name__}: {error}"},
+            )
+            status = CheckStatus.FAIL
+        latency = time.perf_counter() - started
+        if status is CheckStatus.PASS and latency >= deadline / 2:
+            status = CheckStatus.WARN  # it answered, but used half its budget doing so
+        return _Measurement(status, latency * 1000, datetime.now(UTC))
+
+    @staticmethod
+    def _outcome(future: Future[_Measurement], dependency: Dependency, started: float, deadline: float) -> _Measurement:
+        if future.done() and not future.cancelled():
+            return future.result()
+        logger.warning(
+            "Dependency check timed out",
+            extra={"check": dependency.component_name, "timeout_seconds": deadline},
+        )
+        return _Measurement(CheckStatus.FAIL, (time.perf_counter() - started) * 1000, datetime.now(UTC))

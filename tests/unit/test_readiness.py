@@ -1,0 +1,332 @@
+"""Readiness: real AWS calls against moto, a hanging endpoint for timeouts, and the draft's format."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jsonschema_rs
+import pytest
+from moto import mock_aws
+from moto.core import set_initial_no_auth_action_count
+
+from petsage_health import checks
+from petsage_health.config import ReadinessConfig
+from petsage_health.models import CheckStatus
+from petsage_health.readiness import ReadinessProbe
+from tests.conftest import REPO_ROOT, load_event, logged
+
+Invoke = Callable[[Any], Any]
+DRAFT_SCHEMA = jsonschema_rs.validator_for(
+    json.loads((Path(__file__).parent.parent / "schemas" / "health-check-draft.json").read_text(encoding="utf-8"))
+)
+REGION = "eu-west-1"
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials and region for moto; never real ones."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+def probe(**environ: str) -> ReadinessProbe:
+    return ReadinessProbe(
+        ReadinessConfig.from_environment({"HEALTH_CACHE_TTL_SECONDS": "0", **environ}), "petsage-test"
+    )
+
+
+def use_probe(monkeypatch: pytest.MonkeyPatch, readiness_probe: ReadinessProbe) -> None:
+    monkeypatch.setattr("petsage_health.routes.readiness_probe", readiness_probe)
+
+
+def create_resources() -> None:
+    boto3.client("dynamodb").create_table(
+        TableName="pets",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    boto3.client("s3").create_bucket(Bucket="petsage-assets", CreateBucketConfiguration={"LocationConstraint": REGION})
+    boto3.client("ssm").put_parameter(Name="/petsage/flag", Value="on", Type="SecureString")
+
+
+ALL_PRESENT = {
+    "HEALTH_DYNAMODB_TABLES": "pets",
+    "HEALTH_S3_BUCKETS": "petsage-assets",
+    "HEALTH_SSM_PARAMETERS": "/petsage/flag",
+}
+KEYS = {"dynamodb/pets:responseTime", "s3/petsage-assets:responseTime", "ssm//petsage/flag:responseTime"}
+
+
+def statuses(body: dict[str, Any]) -> dict[str, str]:
+    return {key: entries[0]["status"] for key, entries in body["checks"].items()}
+
+
+# --- the route ---------------------------------------------------------------------------
+
+
+def test_with_nothing_configured_readiness_passes_with_no_checks(invoke: Invoke) -> None:
+    response = invoke(load_event("ready"))
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == "application/health+json"
+    assert response["headers"]["Cache-Control"] == "no-store"
+    body = json.loads(response["body"])
+    assert body["status"] == "pass"
+    assert body["checks"] == {}
+    DRAFT_SCHEMA.validate(body)
+
+
+@mock_aws
+def test_every_reachable_dependency_passes(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    create_resources()
+    use_probe(monkeypatch, probe(**ALL_PRESENT))
+    response = invoke(load_event("ready"))
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 200
+    assert body["status"] == "pass"
+    assert statuses(body) == dict.fromkeys(KEYS, "pass")
+    DRAFT_SCHEMA.validate(body)
+    entry = body["checks"]["dynamodb/pets:responseTime"][0]
+    assert entry["componentId"] == "pets"
+    assert entry["componentType"] == "datastore"
+    assert entry["observedUnit"] == "ms"
+    assert entry["observedValue"] >= 0
+    assert entry["time"].endswith("Z") or entry["time"].endswith("+00:00")
+
+
+def test_status_opens_the_body_for_route53_string_matching(invoke: Invoke) -> None:
+    assert invoke(load_event("ready"))["body"].startswith('{"status":"pass"')
+
+
+@mock_aws
+def test_a_missing_resource_fails_with_503_and_keeps_the_error_in_the_logs(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    create_resources()
+    use_probe(monkeypatch, probe(**{**ALL_PRESENT, "HEALTH_DYNAMODB_TABLES": "pets,vanished"}))
+    response = invoke(load_event("ready"))
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 503
+    assert body["status"] == "fail"
+    assert statuses(body)["dynamodb/vanished:responseTime"] == "fail"
+    assert statuses(body)["dynamodb/pets:responseTime"] == "pass"
+    DRAFT_SCHEMA.validate(body)
+    assert "ResourceNotFound" not in response["body"]
+    assert "ResourceNotFoundException" in logged(caplog, "Dependency check failed")["error"]
+
+
+@set_initial_no_auth_action_count(6)
+@mock_aws
+def test_access_denied_fails_the_check(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    create_resources()  # 3 unauthenticated calls, then 3 for the IAM user below
+    iam = boto3.client("iam")
+    iam.create_user(UserName="health-function")
+    only_another_table = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:DescribeTable", "Resource": "arn:aws:dynamodb:*:*:table/other"}
+        ],
+    }
+    iam.put_user_policy(UserName="health-function", PolicyName="p", PolicyDocument=json.dumps(only_another_table))
+    key = iam.create_access_key(UserName="health-function")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    use_probe(monkeypatch, probe(**ALL_PRESENT))
+    response = invoke(load_event("ready"))
+    assert response["statusCode"] == 503
+    assert statuses(json.loads(response["body"])) == dict.fromkeys(KEYS, "fail")
+    assert "AccessDenied" not in response["body"]
+    assert "not authorized" not in response["body"]
+    errors = [vars(r)["error"] for r in caplog.records if r.getMessage() == "Dependency check failed"]
+    assert len(errors) == 3
+    assert all("AccessDenied" in error or "not authorized" in error for error in errors), errors
+
+
+@mock_aws
+def test_head_readiness_has_the_status_and_headers_without_a_body(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_probe(monkeypatch, probe(HEALTH_S3_BUCKETS="no-such-bucket"))
+    response = invoke(load_event("ready-head"))
+    assert response["statusCode"] == 503
+    assert response["headers"]["Content-Type"] == "application/health+json"
+    assert response["body"] == ""
+
+
+@mock_aws
+def test_liveness_is_unaffected_when_every_dependency_fails(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_probe(
+        monkeypatch, probe(HEALTH_DYNAMODB_TABLES="a-gone", HEALTH_S3_BUCKETS="b-gone", HEALTH_SSM_PARAMETERS="/c")
+    )
+    assert invoke(load_event("ready"))["statusCode"] == 503
+    health = invoke(load_event("health"))
+    assert health["statusCode"] == 200
+    assert health["body"] == '{"status":"ok","message":"PetSage API is purring!"}'
+
+
+def test_misconfigured_names_fail_readiness_visibly(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_probe(monkeypatch, probe(HEALTH_S3_BUCKETS="Not A Bucket!"))
+    response = invoke(load_event("ready"))
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 503
+    assert body["checks"]["config/HEALTH_S3_BUCKETS:validity"][0]["status"] == "fail"
+    assert "Not A Bucket" not in response["body"]
+    DRAFT_SCHEMA.validate(body)
+
+
+# --- deadlines, concurrency and the cache ------------------------------------------------
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A loopback endpoint that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+def test_a_hanging_dependency_fails_within_the_deadline(
+    silent_endpoint: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    readiness = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_S3_BUCKETS="assets", HEALTH_CHECK_TIMEOUT_SECONDS="0.5")
+    readiness.report()  # the first call also pays for importing boto3; measure the next one
+    caplog.clear()
+    started = time.monotonic()
+    report = readiness.report()
+    elapsed = time.monotonic() - started
+    assert report.status is CheckStatus.FAIL
+    assert {entry[0].status for entry in report.checks.values()} == {CheckStatus.FAIL}
+    # Deadline plus a generous margin for a loaded 2-core machine: what matters is that
+    # we do not wait for botocore's defaults (60 s reads, retries).
+    assert elapsed < 0.5 + 1.0
+    timed_out = [record for record in caplog.records if record.getMessage() == "Dependency check timed out"]
+    assert len(timed_out) == 2
+
+
+def test_lambdas_remaining_time_shortens_the_deadline(silent_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    readiness = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="20")
+    readiness.report(remaining_seconds=0.6)  # warm boto3 up
+    started = time.monotonic()
+    assert readiness.report(remaining_seconds=0.6).status is CheckStatus.FAIL
+    assert time.monotonic() - started < 0.6 + 1.0
+
+
+class SlowProbes:
+    """Probe stand-ins that take a known time, to observe the orchestration itself."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, client: Any, name: str) -> CheckStatus:
+        with self._lock:
+            self.calls += 1
+        time.sleep(self.seconds)
+        return CheckStatus.PASS
+
+
+@pytest.fixture
+def slow_probes(monkeypatch: pytest.MonkeyPatch) -> SlowProbes:
+    fake = SlowProbes(0.4)
+    monkeypatch.setattr(checks, "PROBES", dict.fromkeys(checks.PROBES, fake))
+    monkeypatch.setattr("petsage_health.readiness.PROBES", dict.fromkeys(checks.PROBES, fake))
+    monkeypatch.setattr(checks.Clients, "get", lambda self, service: None)
+    return fake
+
+
+def test_checks_run_concurrently(slow_probes: SlowProbes) -> None:
+    readiness = probe(HEALTH_DYNAMODB_TABLES="a-table,b-table,c-table", HEALTH_S3_BUCKETS="d-bucket,e-bucket")
+    started = time.monotonic()
+    report = readiness.report()
+    elapsed = time.monotonic() - started
+    assert slow_probes.calls == 5
+    assert len(report.checks) == 5
+    assert elapsed < 5 * slow_probes.seconds / 2, "five 0.4 s checks took as long as running them one by one"
+
+
+def test_a_check_that_takes_half_its_budget_warns_and_stays_ready(
+    slow_probes: SlowProbes, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_probe(monkeypatch, probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.6"))
+    response = invoke(load_event("ready"))
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "warn"
+
+
+def test_results_are_reused_within_the_ttl(slow_probes: SlowProbes) -> None:
+    slow_probes.seconds = 0
+    readiness = ReadinessProbe(
+        ReadinessConfig.from_environment({"HEALTH_DYNAMODB_TABLES": "pets", "HEALTH_CACHE_TTL_SECONDS": "0.3"}), "t"
+    )
+    first = readiness.report()
+    assert readiness.report() is first
+    assert slow_probes.calls == 1
+    time.sleep(0.35)
+    assert readiness.report() is not first
+    assert slow_probes.calls == 2
+
+
+def test_a_zero_ttl_measures_every_time(slow_probes: SlowProbes) -> None:
+    slow_probes.seconds = 0
+    readiness = probe(HEALTH_DYNAMODB_TABLES="pets")
+    readiness.report()
+    readiness.report()
+    assert slow_probes.calls == 2
+
+
+# --- the liveness path stays light -------------------------------------------------------
+
+
+def test_the_liveness_path_imports_no_aws_sdk_machinery() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; import app; "
+        "event = json.load(open(sys.argv[1])); "
+        "assert app.lambda_handler(event, None)['statusCode'] == 200; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore', 'aws_xray_sdk'})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(REPO_ROOT / "events" / "health.json")],
+        cwd=REPO_ROOT / "functions" / "health",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert not {"boto3", "botocore.session", "botocore.client", "aws_xray_sdk"} & loaded, loaded
