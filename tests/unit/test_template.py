@@ -83,4 +83,6 @@ def test_samconfig_has_default_dev_and_prod_environments() -> None:
         assert config[env]["global"]["parameters"]["region"]
         assert {"capabilities", "confirm_changeset", "resolve_s3"} <= set(deploy)
         assert config[env]["validate"]["parameters"]["lint"] is True
+        # Fn::ForEach (AWS::LanguageExtensions) must be expanded by SAM CLI for build and validate.
+        assert config[env]["global"]["parameters"]["language_extensions"] is True
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
