@@ -18,8 +18,20 @@ RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 PARAMETERS: dict[str, Any] = TEMPLATE["Parameters"]
 
 
+def all_resources() -> dict[str, dict[str, Any]]:
+    """Every resource, including those an `Fn::ForEach` loop stamps out (by their templated name)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, value in RESOURCES.items():
+        if name.startswith("Fn::ForEach::"):
+            _, _, fragment = value
+            found.update(fragment)
+        else:
+            found[name] = value
+    return found
+
+
 def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
-    return {name: resource for name, resource in RESOURCES.items() if resource["Type"] == resource_type}
+    return {name: resource for name, resource in all_resources().items() if resource["Type"] == resource_type}
 
 
 def properties(name: str) -> dict[str, Any]:
@@ -33,7 +45,7 @@ def as_list(value: Any) -> list[Any]:
 
 def statements() -> Iterator[tuple[str, dict[str, Any]]]:
     """Every IAM statement in the template: role policies, resource policies, key policies."""
-    for name, resource in RESOURCES.items():
+    for name, resource in all_resources().items():
         props = resource.get("Properties", {})
         documents = [props.get("PolicyDocument"), props.get("KeyPolicy"), props.get("AssumeRolePolicyDocument")]
         documents += [policy["PolicyDocument"] for policy in props.get("Policies", [])]
@@ -246,7 +258,7 @@ def test_every_function_logs_to_a_group_with_retention() -> None:
 def test_every_checkov_skip_gives_its_reason() -> None:
     skips = [
         (name, skip)
-        for name, resource in RESOURCES.items()
+        for name, resource in all_resources().items()
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     ]
     assert skips
