@@ -3,11 +3,15 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
+# The repository root: sam build runs build-HealthFunction from a scratch directory.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 VENV        := .venv
 PY          := $(VENV)/bin/python
 SAM_VENV    := .tools/sam
 CHECKOV_VENV := .tools/checkov
+BENCH_VENV  := .tools/bench
+RUNS        ?= 15
 SAM         := $(SAM_VENV)/bin/sam
 CHECKOV     := $(CHECKOV_VENV)/bin/checkov
 PORT        ?= 3000
@@ -39,6 +43,11 @@ $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tools/requirements-checkov.txt
 	@touch $@
 
+$(BENCH_VENV)/.installed: bench/requirements-runtime.txt
+	@test -x $(BENCH_VENV)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(BENCH_VENV); }
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-runtime.txt
+	@touch $@
+
 .PHONY: install
 install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the virtual environments (CPython 3.13) with the pinned tools
 
@@ -56,7 +65,7 @@ test: install lint build ## Lint, validate and build the template, then run ever
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, bandit, cfn-lint (+ serverless rules), checkov, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/health local_api scripts tests canary
+	$(VENV)/bin/mypy functions/health local_api scripts tests bench canary
 	$(VENV)/bin/bandit -r functions local_api scripts canary -q
 	$(VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	@# Skips are per resource, each with its reason, in template.yaml (Metadata: checkov: skip).
@@ -64,9 +73,20 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ru
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(SAM) validate --lint
 
+# Not cached: SAM's cache key covers functions/health and this Makefile, not the build script.
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifact in .aws-sam/build
-	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --cached --parallel
+build: $(VENV)/.installed $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifact in .aws-sam/build
+	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --no-cached --parallel
+
+# sam build's makefile builder (template.yaml, Metadata) calls this with ARTIFACTS_DIR set.
+.PHONY: build-HealthFunction
+build-HealthFunction:
+	@test -x $(ROOT)/$(PY) || { echo "no $(ROOT)/$(PY): run make build, which installs it" >&2; exit 1; }
+	$(ROOT)/$(PY) $(ROOT)/scripts/build_function.py --arch arm64 "$(ARTIFACTS_DIR)"
+
+.PHONY: bench
+bench: $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, zip size vs. peers (RUNS=15; not in make test)
+	$(BENCH_VENV)/bin/python bench/bench.py --runs $(RUNS)
 
 .PHONY: deploy
 deploy: build ## sam deploy --config-env $(CONFIG_ENV), then print the URLs
@@ -89,5 +109,6 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 
 .PHONY: clean
 clean: ## Remove build output and caches (keeps the virtual environments)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	@if [ -d bench-results ]; then chmod -R u+w bench-results; fi
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results
 	find . -name __pycache__ -not -path './.venv/*' -not -path './.tools/*' -prune -exec rm -rf {} +

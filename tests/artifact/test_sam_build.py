@@ -1,16 +1,27 @@
-"""What `sam build` produced (make test builds before it runs pytest): the handler with arm64 wheels."""
+"""What `sam build` produced (make test builds before it runs pytest), and the same recipe run for this host."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scripts.build_function import UNUSED_UTILITIES
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.artifact
 
 ARTIFACT = REPO_ROOT / ".aws-sam" / "build" / "HealthFunction"
+HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +59,150 @@ def test_artifact_carries_no_tests_or_dev_tooling(artifact: Path) -> None:
     assert not (artifact / "tests").exists()
     assert not (artifact / "local_api").exists()
     assert not any(artifact.glob("boto3*")), "the runtime provides boto3; shipping it would bloat the zip"
+
+
+# --- what the build recipe adds: slim, with bytecode that is really used ---------------------
+
+EVENTS = sorted(path.stem for path in (REPO_ROOT / "events").glob("*.json"))
+LIVENESS = {"status": "ok", "message": "PetSage API is purring!"}
+# The documented answer of each committed event (README, "event file" table).
+EXPECTED_STATUS = {
+    "health": 200,
+    "health-head": 200,
+    "root": 200,
+    "root-head": 200,
+    "docs": 200,
+    "docs-head": 200,
+    "openapi": 200,
+    "openapi-head": 200,
+    "ready": 200,  # no dependency configured: readiness passes
+    "ready-head": 200,
+    "not-found": 404,
+    "malformed-http": 400,
+}
+DIRECT_EVENTS = {"direct-invoke", "scheduled"}
+
+
+def test_every_committed_event_has_a_documented_answer() -> None:
+    assert set(EVENTS) == set(EXPECTED_STATUS) | DIRECT_EVENTS
+
+
+def test_artifact_ships_nothing_the_runtime_never_loads(artifact: Path) -> None:
+    names = {path.name for path in artifact.rglob("*")}
+    assert not names & {"RECORD", "INSTALLER", "REQUESTED", "requirements.txt", "tests", "bin"}
+    assert not list(artifact.rglob("*.pyi"))
+    assert not (artifact / "pydantic" / "v1").exists()
+    swagger = artifact / "aws_lambda_powertools/event_handler/openapi/swagger_ui"
+    assert (swagger / "swagger-ui-bundle.min.js").is_file(), "/docs inlines the bundled Swagger UI assets"
+    assert (swagger / "swagger-ui.min.css").is_file()
+
+
+def test_bytecode_is_cpython_313_unchecked_hash_pyc_of_the_shipped_sources(artifact: Path) -> None:
+    caches = list(artifact.rglob("*.pyc"))
+    assert {path.name.split(".")[-2] for path in caches} == {"cpython-313"}, "only Lambda's interpreter's bytecode"
+    for source in [artifact / "app.py", *(artifact / "petsage_health").glob("*.py")]:
+        assert Path(importlib.util.cache_from_source(str(source))) in caches, f"{source} is not precompiled"
+    for cache in caches:
+        header = cache.read_bytes()[:16]
+        source = cache.parent.parent / (cache.name.split(".")[0] + ".py")
+        assert header[:4] == importlib.util.MAGIC_NUMBER, cache
+        # PEP 552 flags: 0b01 = hash-based, source not checked, so Lambda's 1980 file dates do not matter
+        assert int.from_bytes(header[4:8], "little") == 0b01, cache
+        assert header[8:16] == importlib.util.source_hash(source.read_bytes()), f"{cache} is stale"
+
+
+@pytest.fixture(scope="module")
+def host_artifact(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The same recipe for this machine's architecture, read-only like Lambda's /var/task."""
+    out = tmp_path_factory.mktemp("host-build") / "HealthFunction"
+    subprocess.run([sys.executable, "scripts/build_function.py", "--arch", "host", str(out)], cwd=REPO_ROOT, check=True)
+    paths = [out, *out.rglob("*")]
+    for path in paths:
+        path.chmod(path.stat().st_mode & ~0o222)
+    yield out
+    for path in paths:
+        path.chmod(path.stat().st_mode | 0o200)
+
+
+def run_in_artifact(code: Path, events: list[str], *, site_packages: bool = False) -> dict[str, Any]:
+    """A fresh interpreter that may not write bytecode; without site-packages unless asked."""
+    flags = ["-I", "-B"] if site_packages else ["-I", "-S", "-B"]
+    result = subprocess.run(
+        [sys.executable, *flags, str(HERE / "run_in_artifact.py"), str(code), str(REPO_ROOT / "events"), *events],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ.get("PATH", "")},
+    )
+    report: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return report
+
+
+def test_the_artifact_answers_every_event_on_its_own_from_its_bytecode(host_artifact: Path) -> None:
+    report = run_in_artifact(host_artifact, EVENTS)
+    responses = report["responses"]
+    assert {name: responses[name]["statusCode"] for name in EXPECTED_STATUS} == EXPECTED_STATUS
+    assert json.loads(responses["health"]["body"]) == LIVENESS
+    assert responses["health-head"]["body"] == ""
+    assert {name: responses[name] for name in DIRECT_EVENTS} == dict.fromkeys(DIRECT_EVENTS, LIVENESS)
+    assert report["compiled"] == [], "these modules were compiled at import: their .pyc are missing or unusable"
+    outside = {name: path for name, path in report["modules"].items() if path and "site-packages" in path}
+    assert outside == {}, "-S: everything the function imports must come from the artifact"
+
+
+def test_removing_the_bytecode_shows_up_as_compiling(host_artifact: Path, tmp_path: Path) -> None:
+    # The check above must be able to fail: the same artifact without its .pyc compiles on import.
+    bare = tmp_path / "bare"
+    shutil.copytree(host_artifact, bare, ignore=shutil.ignore_patterns("__pycache__"))
+    report = run_in_artifact(bare, ["health"])
+    assert str(bare / "app.py") in report["compiled"]
+
+
+def test_the_liveness_cold_path_loads_no_aws_sdk_client_and_no_xray(host_artifact: Path) -> None:
+    # With site-packages, boto3 and botocore are importable, as the Lambda runtime provides them.
+    report = run_in_artifact(host_artifact, ["health"], site_packages=True)
+    assert report["responses"]["health"]["statusCode"] == 200
+    assert report["modules"]["app"] == str(host_artifact / "app.py")
+    forbidden = ("boto3", "botocore.session", "botocore.client", "aws_xray_sdk")
+    touched = {name for name in [*report["attempted"], *report["modules"]] if name.startswith(forbidden)}
+    assert touched == set()
+    # The docs stay off the cold path too: OpenAPI models and Swagger UI load on the first /docs.
+    docs = (
+        "aws_lambda_powertools.event_handler.openapi.models",
+        "aws_lambda_powertools.event_handler.openapi.swagger_ui",
+    )
+    assert {name for name in report["modules"] if name.startswith(docs)} == set()
+
+
+def test_tracebacks_from_precompiled_modules_name_the_shipped_file_and_quote_its_source(host_artifact: Path) -> None:
+    # .pyc carry artifact-relative names and no column ranges: the import system must restore the
+    # real path, and linecache must find the shipped source to quote.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from petsage_health.invocation import _field_path; _field_path(1)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", code, str(host_artifact)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert f'File "{host_artifact / "petsage_health" / "invocation.py"}", line' in result.stderr
+    assert 'return ".".join(' in result.stderr, result.stderr
+
+
+# Shipped modules that name a pruned package, and why that never runs here.
+PRUNED_REFERENCES_ALLOWED = {
+    "pydantic/_internal/_generate_schema.py",  # pydantic.v1, only for legacy `__get_validators__` types
+    "pydantic/_migration.py",  # pydantic.v1, only when a name removed in v2 is asked for
+    "aws_lambda_powertools/event_handler/middlewares/schema_validation.py",  # opt-in, needs fastjsonschema
+}
+
+
+def test_no_shipped_module_imports_what_the_build_pruned(artifact: Path) -> None:
+    # A dependency upgrade that starts importing a pruned package must fail here, not on a rare path.
+    pruned = "|".join(UNUSED_UTILITIES.split())
+    reference = re.compile(rf"aws_lambda_powertools\.utilities\.({pruned})\b|pydantic\.v1\b|from \.\.?v1\b")
+    referencing = {
+        str(path.relative_to(artifact))
+        for path in artifact.rglob("*.py")
+        if reference.search(path.read_text(encoding="utf-8"))
+    }
+    assert referencing == PRUNED_REFERENCES_ALLOWED

@@ -35,6 +35,7 @@ class _Measurement:
     status: CheckStatus
     latency_ms: float
     at: datetime
+    error: str | None = None  # for the logs only: the endpoint is public
 
 
 class ReadinessProbe:
@@ -117,16 +118,14 @@ class ReadinessProbe:
         return results
 
     def _check(self, dependency: Dependency, deadline: float) -> _Measurement:
+        # Runs in a worker thread and never logs: a check abandoned at its deadline must not
+        # add a second, late line about the same failure.
         started = time.perf_counter()
         try:
             status = PROBES[dependency.service](self._clients.get(dependency.service), dependency.name)
         except Exception as error:  # noqa: BLE001 - whatever stops the call, the dependency is not ready
-            # The error text stays in the logs: the endpoint is public.
-            logger.warning(
-                "Dependency check failed",
-                extra={"check": dependency.component_name, "error": f"{type(error).__name__}: {error}"},
-            )
-            status = CheckStatus.FAIL
+            latency = time.perf_counter() - started
+            return _Measurement(CheckStatus.FAIL, latency * 1000, datetime.now(UTC), f"{type(error).__name__}: {error}")
         latency = time.perf_counter() - started
         if status is CheckStatus.PASS and latency >= deadline / 2:
             status = CheckStatus.WARN  # it answered, but used half its budget doing so
@@ -135,7 +134,13 @@ class ReadinessProbe:
     @staticmethod
     def _outcome(future: Future[_Measurement], dependency: Dependency, started: float, deadline: float) -> _Measurement:
         if future.done() and not future.cancelled():
-            return future.result()
+            measurement = future.result()
+            if measurement.error:
+                logger.warning(
+                    "Dependency check failed",
+                    extra={"check": dependency.component_name, "error": measurement.error},
+                )
+            return measurement
         logger.warning(
             "Dependency check timed out",
             extra={"check": dependency.component_name, "timeout_seconds": deadline},
