@@ -49,7 +49,7 @@ $(BENCH_VENV)/.installed: bench/requirements-runtime.txt
 	@touch $@
 
 .PHONY: install
-install: $(VENV)/.installed $(SAM_VENV)/.installed ## Create the virtual environments (CPython 3.13) with the pinned tools
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the virtual environments (CPython 3.13) with the pinned tools
 
 # --- everyday -----------------------------------------------------------------------------
 
@@ -62,11 +62,15 @@ test: install lint build ## Lint, validate and build the template, then run ever
 	$(PY) -m pytest
 
 .PHONY: lint
-lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate --lint
+lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, bandit, cfn-lint (+ serverless rules), checkov, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/health local_api scripts tests bench
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/mypy functions/health local_api scripts tests bench canary
+	$(VENV)/bin/bandit -r functions local_api scripts canary -q
+	$(VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
+	@# Skips are per resource, each with its reason, in template.yaml (Metadata: checkov: skip).
+	@# --skip-download: no call to Prisma Cloud (offline, and no guideline links needed).
+	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(SAM) validate --lint
 
 # Not cached: SAM's cache key covers functions/health and this Makefile, not the build script.
@@ -87,6 +91,12 @@ bench: $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, zip size vs. p
 .PHONY: deploy
 deploy: build ## sam deploy --config-env $(CONFIG_ENV), then print the URLs
 	$(SAM) deploy --config-env $(CONFIG_ENV)
+	@# Stack name and region come from samconfig.toml's [$(CONFIG_ENV).global.parameters].
+	$(SAM) list stack-outputs --config-env $(CONFIG_ENV) --output table
+
+.PHONY: canary
+canary: $(VENV)/.installed ## Copy canary/api_canary.py into template.yaml as the canary's inline script
+	$(PY) scripts/embed_canary.py
 
 .PHONY: openapi
 openapi: $(VENV)/.installed ## Regenerate the committed openapi.json from the routes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -46,9 +47,13 @@ class LocalFunction:
         os.environ.setdefault("AWS_LAMBDA_FUNCTION_NAME", spec.logical_id)
         module_name, _, function_name = spec.handler.rpartition(".")
         sys.path.insert(0, str(spec.code_dir))
-        self._handler: Handler = getattr(importlib.import_module(module_name), function_name)
+        # What the function writes to stdout (JSON logs, EMF metrics) is its log stream, as in
+        # Lambda; it goes to stderr with the server's own log, keeping stdout for the banner.
+        # Powertools' Logger binds the stream at import, so the import is redirected too.
+        with contextlib.redirect_stdout(sys.stderr):
+            self._handler: Handler = getattr(importlib.import_module(module_name), function_name)
 
     def invoke(self, event: Any) -> Any:
         # Lambda never runs two events at once in one environment; Powertools relies on it.
-        with self._lock:
+        with self._lock, contextlib.redirect_stdout(sys.stderr):
             return self._handler(event, LocalLambdaContext(function_name=self.spec.logical_id))

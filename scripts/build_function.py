@@ -17,7 +17,7 @@ import argparse
 import json
 import platform
 import shutil
-import subprocess
+import subprocess  # build time only (pip, compileall, the import trace), never shipped  # nosec B404
 import sys
 import tempfile
 from pathlib import Path
@@ -66,7 +66,7 @@ def host_arch() -> str:
 
 def install(out: Path, arch: str) -> None:
     """The function's source and its pinned wheels for Lambda's CPython 3.13 on `arch`."""
-    subprocess.run(
+    subprocess.run(  # argv of sys.executable and our own paths, no shell  # nosec B603
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
             "--platform", WHEEL_PLATFORMS[arch], "--only-binary=:all:", "--python-version", "3.13",
@@ -88,7 +88,7 @@ def install(out: Path, arch: str) -> None:
 
 def loaded_sources(code: Path) -> list[str]:
     """The artifact-relative .py files the function imports while answering every event."""
-    result = subprocess.run(
+    result = subprocess.run(  # argv of sys.executable and our own paths, no shell  # nosec B603
         [sys.executable, "-I", "-S", "-B", "-c", TRACE, str(code), str(EVENTS)],
         check=True,
         capture_output=True,
@@ -107,7 +107,7 @@ def compile_sources(out: Path, sources: list[str]) -> None:
     load), so the same sources give the same bytes wherever they are built.
     """
     compileall = [sys.executable, "-X", "no_debug_ranges", "-m", "compileall", "-q", "-s", str(out)]
-    subprocess.run(
+    subprocess.run(  # argv of sys.executable and our own paths, no shell  # nosec B603
         [*compileall, "--invalidation-mode", "unchecked-hash", "-i", "-"],
         input="\n".join(str(out / relative) for relative in sources),
         text=True,

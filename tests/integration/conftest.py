@@ -7,8 +7,10 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import IO
 
 import pytest
 
@@ -30,7 +32,15 @@ class LocalApi:
     host: str
     port: int
     process: subprocess.Popen[str]
-    stderr_lines: list[str] = field(default_factory=list)
+    # The server's log and the function's own (JSON logs, EMF) go to a file, not a pipe: an
+    # unread pipe fills after some hundred requests and then blocks the server.
+    stderr: IO[str]
+
+    def log(self) -> str:
+        """Everything the server and the function have logged so far."""
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read()
 
     @property
     def url(self) -> str:
@@ -47,11 +57,12 @@ class LocalApi:
 
 
 def start_local_api() -> LocalApi:
+    stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed by stop_local_api
     process = subprocess.Popen(
         [sys.executable, "-m", "local_api", "--port", "0"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     assert process.stdout is not None
@@ -59,15 +70,19 @@ def start_local_api() -> LocalApi:
     match = re.search(r"http://(127\.0\.0\.1):(\d+)", banner)
     if not match:
         process.kill()
-        pytest.fail(f"local API did not start: {banner!r} {process.communicate()}")
-    return LocalApi(match.group(1), int(match.group(2)), process)
+        process.communicate()
+        stderr.seek(0)
+        pytest.fail(f"local API did not start: {banner!r} {stderr.read()}")
+    return LocalApi(match.group(1), int(match.group(2)), process, stderr)
 
 
 def stop_local_api(api: LocalApi) -> tuple[int, str, str]:
     """Ctrl-C, as a person stops `make run`; returns exit code, remaining stdout and stderr."""
     api.process.send_signal(signal.SIGINT)
-    stdout, stderr = api.process.communicate(timeout=10)
-    return api.process.returncode, stdout, stderr
+    stdout, _ = api.process.communicate(timeout=10)
+    log = api.log()
+    api.stderr.close()
+    return api.process.returncode, stdout, log
 
 
 @pytest.fixture(scope="module")

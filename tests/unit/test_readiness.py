@@ -324,9 +324,13 @@ def test_the_liveness_path_imports_no_aws_sdk_machinery() -> None:
     import sys
 
     code = (
-        "import json, sys; import app; "
+        "import json, sys, types; import app; "
         "event = json.load(open(sys.argv[1])); "
-        "assert app.lambda_handler(event, None)['statusCode'] == 200; "
+        # The Lambda runtime always passes a context; Powertools' logger reads it.
+        "context = types.SimpleNamespace(function_name='HealthFunction', memory_limit_in_mb=1024, "
+        "invoked_function_arn='arn:aws:lambda:eu-west-1:123456789012:function:HealthFunction', "
+        "aws_request_id='c0ffee', get_remaining_time_in_millis=lambda: 5000); "
+        "assert app.lambda_handler(event, context)['statusCode'] == 200; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore', 'aws_xray_sdk'})))"
     )
     result = subprocess.run(

@@ -13,7 +13,7 @@ FUNCTION: dict[str, Any] = TEMPLATE["Resources"]["HealthFunction"]
 
 
 def test_sam_build_runs_the_build_target_of_the_root_makefile() -> None:
-    assert FUNCTION["Metadata"] == {"BuildMethod": "makefile", "ContextPath": "."}
+    assert (FUNCTION["Metadata"]["BuildMethod"], FUNCTION["Metadata"]["ContextPath"]) == ("makefile", ".")
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = re.search(r"^build-HealthFunction:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert recipe, "sam build calls `make build-HealthFunction` with ARTIFACTS_DIR set"

@@ -100,7 +100,7 @@ class HttpApiEvent(_EventModel):
 
 
 class CheckStatus(StrEnum):
-    PASS = "pass"  # healthy  # noqa: S105 - a status word, not a password
+    PASS = "pass"  # healthy (a status word, not a password)  # noqa: S105  # nosec B105
     WARN = "warn"  # healthy, with some concern (slow, or a table that is updating)
     FAIL = "fail"  # unhealthy: unreachable, missing, denied, timed out or misconfigured
 

@@ -1,0 +1,259 @@
+"""The Synthetics canary's script, run as the runtime runs it, against real HTTP on loopback.
+
+Only the Synthetics runtime library (`aws_synthetics`) is stood in for; the script itself
+is the file template.yaml embeds, and the liveness check runs against the local API.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.integration.conftest import LocalApi
+
+pytestmark = pytest.mark.integration
+
+CANARY_SCRIPT = REPO_ROOT / "canary" / "api_canary.py"
+LIVENESS = b'{"status":"ok","message":"PetSage API is purring!"}'
+HEALTH_JSON = "application/health+json"
+
+
+@dataclass
+class SyntheticsRuntime:
+    """What the canary sees of the Synthetics library: steps that run and report, and a logger."""
+
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def execute_step(self, name: str, function: Callable[[], Any]) -> Any:
+        # Like the runtime: the step fails, and the run with it, when the function raises.
+        try:
+            result = function()
+        except Exception:
+            self.steps.append((name, "failed"))
+            raise
+        self.steps.append((name, "passed"))
+        return result
+
+    def info(self, message: str) -> None:
+        self.lines.append(message)
+
+
+@pytest.fixture
+def runtime(monkeypatch: pytest.MonkeyPatch) -> SyntheticsRuntime:
+    runtime = SyntheticsRuntime()
+    package = types.ModuleType("aws_synthetics")
+    common = types.ModuleType("aws_synthetics.common")
+    selenium = types.ModuleType("aws_synthetics.selenium")
+    common.synthetics_logger = runtime  # type: ignore[attr-defined]
+    selenium.synthetics_webdriver = runtime  # type: ignore[attr-defined]
+    for name, module in {"aws_synthetics": package, "aws_synthetics.common": common}.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setitem(sys.modules, "aws_synthetics.selenium", selenium)
+    return runtime
+
+
+@pytest.fixture
+def canary(runtime: SyntheticsRuntime) -> types.ModuleType:
+    """The committed script, imported fresh as the runtime imports python/api_canary.py."""
+    spec = importlib.util.spec_from_file_location("api_canary", CANARY_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+Answer = tuple[int, str, bytes]
+
+
+class CannedApi(ThreadingHTTPServer):
+    """A loopback server answering fixed responses per path: an API whose contract broke."""
+
+    daemon_threads = True
+
+    def __init__(self, answers: dict[str, Answer]) -> None:
+        self.answers = answers
+        super().__init__(("127.0.0.1", 0), _CannedHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _CannedHandler(BaseHTTPRequestHandler):
+    server: CannedApi
+
+    def do_GET(self) -> None:
+        status, content_type, body = self.server.answers.get(self.path, (404, "application/json", b"{}"))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        pass
+
+
+@pytest.fixture
+def canned_api() -> Iterator[Callable[[dict[str, Answer]], str]]:
+    servers: list[CannedApi] = []
+
+    def serve(answers: dict[str, Answer]) -> str:
+        server = CannedApi(answers)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.url
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def readiness(status: str, code: int = 200) -> Answer:
+    return code, HEALTH_JSON, json.dumps({"status": status, "checks": {}}).encode()
+
+
+HEALTHY: dict[str, Answer] = {
+    "/api/v1/health": (200, "application/json", LIVENESS),
+    "/api/v1/health/ready": readiness("pass"),
+}
+
+
+def test_the_liveness_check_passes_on_the_real_function(
+    canary: types.ModuleType, runtime: SyntheticsRuntime, local_api: LocalApi
+) -> None:
+    canary.check_liveness(local_api.url)
+    assert runtime.lines == ["/api/v1/health: 200, liveness contract intact"]
+
+
+def test_the_liveness_check_fails_where_the_real_function_has_no_route(
+    canary: types.ModuleType, local_api: LocalApi
+) -> None:
+    with pytest.raises(canary.ContractBroken, match="answered 404"):
+        canary.check_liveness(local_api.url + "/nowhere")
+
+
+@pytest.mark.parametrize("status", ["pass", "warn"])
+def test_a_run_passes_when_live_and_ready(
+    canary: types.ModuleType,
+    runtime: SyntheticsRuntime,
+    canned_api: Callable[[dict[str, Answer]], str],
+    monkeypatch: pytest.MonkeyPatch,
+    status: str,
+) -> None:
+    monkeypatch.setenv("API_URL", canned_api({**HEALTHY, "/api/v1/health/ready": readiness(status)}) + "/")
+    assert canary.handler({}, None) == "PetSage API health contract intact"
+    assert runtime.steps == [("liveness", "passed"), ("readiness", "passed")]
+    assert f"/api/v1/health/ready: 200, status {status}" in runtime.lines
+
+
+@pytest.mark.parametrize(
+    ("path", "answer", "step", "reason"),
+    [
+        pytest.param(
+            "/api/v1/health",
+            (200, "application/json", b'{"status":"ok","message":"PetSage API is purring"}'),
+            "liveness",
+            "body is not the liveness contract",
+            id="reworded liveness message",
+        ),
+        pytest.param(
+            "/api/v1/health",
+            (200, "application/json", b'{"status":"ok","message":"PetSage API is purring!","x":1}'),
+            "liveness",
+            "body is not the liveness contract",
+            id="extra liveness field",
+        ),
+        pytest.param(
+            "/api/v1/health",
+            (200, "text/html", LIVENESS),
+            "liveness",
+            "Content-Type is 'text/html'",
+            id="liveness served as HTML",
+        ),
+        pytest.param(
+            "/api/v1/health",
+            (500, "application/json", b'{"statusCode":500,"message":"Internal Server Error"}'),
+            "liveness",
+            "answered 500",
+            id="liveness 500",
+        ),
+        pytest.param("/api/v1/health/ready", readiness("fail", 503), "readiness", "answered 503", id="not ready 503"),
+        pytest.param("/api/v1/health/ready", readiness("fail"), "readiness", "status is 'fail'", id="fail despite 200"),
+        pytest.param(
+            "/api/v1/health/ready",
+            (200, HEALTH_JSON, b"<html>ok</html>"),
+            "readiness",
+            "status is None",
+            id="readiness not JSON",
+        ),
+        pytest.param(
+            "/api/v1/health/ready",
+            (200, "text/plain", b'{"status":"pass"}'),
+            "readiness",
+            "Content-Type is 'text/plain'",
+            id="readiness as text",
+        ),
+    ],
+)
+def test_a_run_fails_on_a_broken_contract(
+    canary: types.ModuleType,
+    runtime: SyntheticsRuntime,
+    canned_api: Callable[[dict[str, Answer]], str],
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    answer: Answer,
+    step: str,
+    reason: str,
+) -> None:
+    monkeypatch.setenv("API_URL", canned_api({**HEALTHY, path: answer}))
+    with pytest.raises(canary.ContractBroken, match=reason):
+        canary.handler({}, None)
+    assert runtime.steps[-1] == (step, "failed")
+
+
+def test_a_run_fails_when_the_api_is_unreachable(
+    canary: types.ModuleType, runtime: SyntheticsRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_URL", unused_loopback_url())
+    with pytest.raises(ConnectionRefusedError):
+        canary.handler({}, None)
+    assert runtime.steps == [("liveness", "failed")]
+
+
+def test_a_run_refuses_a_url_that_is_not_http(canary: types.ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_URL", "file:///etc/passwd")
+    with pytest.raises(ValueError, match="http"):
+        canary.handler({}, None)
+
+
+def unused_loopback_url() -> str:
+    """A loopback URL on which nothing listens (the port was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_a_run_passes_against_the_real_function(
+    canary: types.ModuleType, runtime: SyntheticsRuntime, local_api: LocalApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Liveness and readiness as the function answers them (readiness checks nothing here: pass).
+    monkeypatch.setenv("API_URL", local_api.url)
+    assert canary.handler({}, None) == "PetSage API health contract intact"
+    assert runtime.steps == [("liveness", "passed"), ("readiness", "passed")]
