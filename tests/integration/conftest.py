@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -31,6 +32,17 @@ class LocalApi:
     port: int
     process: subprocess.Popen[str]
     stderr_lines: list[str] = field(default_factory=list)
+    _drain: threading.Thread | None = None
+
+    def drain_stderr(self) -> None:
+        """Read the log as it comes: an unread pipe fills up (64 KiB) and blocks the server."""
+        assert self.process.stderr is not None
+        self._drain = threading.Thread(target=self.stderr_lines.extend, args=(self.process.stderr,), daemon=True)
+        self._drain.start()
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.stderr_lines)
 
     @property
     def url(self) -> str:
@@ -60,14 +72,20 @@ def start_local_api() -> LocalApi:
     if not match:
         process.kill()
         pytest.fail(f"local API did not start: {banner!r} {process.communicate()}")
-    return LocalApi(match.group(1), int(match.group(2)), process)
+    api = LocalApi(match.group(1), int(match.group(2)), process)
+    api.drain_stderr()
+    return api
 
 
 def stop_local_api(api: LocalApi) -> tuple[int, str, str]:
     """Ctrl-C, as a person stops `make run`; returns exit code, remaining stdout and stderr."""
     api.process.send_signal(signal.SIGINT)
-    stdout, stderr = api.process.communicate(timeout=10)
-    return api.process.returncode, stdout, stderr
+    api.process.wait(timeout=10)
+    assert api.process.stdout is not None
+    stdout = api.process.stdout.read()
+    if api._drain is not None:
+        api._drain.join(timeout=10)
+    return api.process.returncode, stdout, api.stderr
 
 
 @pytest.fixture(scope="module")
