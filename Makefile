@@ -64,6 +64,14 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed ## ruff, mypy, cfn-lint, sam val
 build: $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifact in .aws-sam/build
 	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --cached --parallel
 
+.PHONY: fuzz
+fuzz: $(VENV)/.installed ## Fuzz the handler with random events: 10x make test's examples, a new seed each run
+	$(PY) -m pytest tests/adversarial --hypothesis-profile=fuzz --hypothesis-show-statistics
+
+.PHONY: soak
+soak: $(VENV)/.installed ## 100,000 warm invocations, then 20,000 requests 32 at a time on loopback
+	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -v
+
 .PHONY: deploy
 deploy: build ## sam deploy --config-env $(CONFIG_ENV), then print the URLs
 	$(SAM) deploy --config-env $(CONFIG_ENV)
