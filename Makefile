@@ -66,7 +66,7 @@ build: $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifact in .aws-sa
 
 .PHONY: fuzz
 fuzz: $(VENV)/.installed ## Fuzz the handler with random events: 10x make test's examples, a new seed each run
-	$(PY) -m pytest tests/adversarial --hypothesis-profile=fuzz --hypothesis-show-statistics
+	PETSAGE_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial --hypothesis-show-statistics
 
 .PHONY: soak
 soak: $(VENV)/.installed ## 100,000 warm invocations, then 20,000 requests 32 at a time on loopback

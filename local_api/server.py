@@ -69,7 +69,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._send(reply)
         elapsed_ms = (time.perf_counter() - started) * 1000
         via = "function" if invoked else "gateway"
-        log.info("%s %s -> %d (%s, %.1f ms)", self.command, self.path, reply.status, via, elapsed_ms)
+        # The path is caller text: escape sequences and other control characters are shown, not played.
+        path = self.path if self.path.isprintable() else ascii(self.path)
+        log.info("%s %s -> %d (%s, %.1f ms)", self.command, path, reply.status, via, elapsed_ms)
 
     def _reply(self) -> tuple[HttpReply, bool]:
         lengths = set(self.headers.get_all("Content-Length") or ["0"])

@@ -1,11 +1,15 @@
 """Hypothesis profiles for the adversarial suite.
 
 `make test` runs the "test" profile: derandomized (the same examples on every machine and in
-CI), at least 10,000 events. `make fuzz` selects "fuzz" (`--hypothesis-profile=fuzz`): random,
-many more examples, and the failing example is printed for a regression test.
+CI), at least 10,000 events. `make fuzz` selects "fuzz" (PETSAGE_HYPOTHESIS_PROFILE=fuzz):
+random, ten times the examples, failures kept in .hypothesis/ and replayed first next time.
+The choice is an environment variable because this conftest loads after pytest's
+--hypothesis-profile option is applied, and would override it.
 """
 
 from __future__ import annotations
+
+import os
 
 from hypothesis import HealthCheck, settings
 
@@ -26,4 +30,4 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=_SLOW_DATA_IS_THE_POINT,
 )
-settings.load_profile("test")
+settings.load_profile(os.environ.get("PETSAGE_HYPOTHESIS_PROFILE", "test"))

@@ -38,6 +38,21 @@ _LEAKS = [
 ]
 
 
+def routed_path(event: Any) -> str:
+    """The path the resolver routes on: rawPath without a named stage's prefix."""
+    raw = event.get("rawPath") if isinstance(event, dict) else None
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    stage = context.get("stage") if isinstance(context, dict) else None
+    if not isinstance(raw, str):
+        return ""
+    return raw[len("/" + stage) :] if isinstance(stage, str) and stage != "$default" else raw
+
+
+def designed_5xx(path: str) -> set[int]:
+    """The 5xx statuses a route is designed to answer, matched the way the resolver matches routes."""
+    return next((statuses for rule, statuses in DESIGNED_5XX.items() if re.match(f"^{rule}$", path)), set())
+
+
 def body_bytes(response: dict[str, Any]) -> bytes:
     body: str = response["body"]
     raw = base64.b64decode(body, validate=True) if response.get("isBase64Encoded") else body.encode()
@@ -72,7 +87,7 @@ def assert_proxy_response(response: Any, path: str, trusted_bodies: set[bytes]) 
     assert isinstance(response.get("isBase64Encoded", False), bool)
     assert all(isinstance(cookie, str) for cookie in response.get("cookies", [])), response
     if status >= 500:
-        assert status in DESIGNED_5XX.get(path, set()), f"{status} for {path!r}: {response['body'][:300]!r}"
+        assert status in designed_5xx(path), f"{status} for {path!r}: {response['body'][:300]!r}"
     try:
         body = body_bytes(response)
     except (binascii.Error, OSError, EOFError) as error:

@@ -90,7 +90,11 @@ def http_events(draw: st.DrawFn) -> dict[str, Any]:
             },
             "requestId": draw(st.text(max_size=40)),
             "routeKey": "$default",
-            "stage": "$default",
+            "stage": draw(
+                st.one_of(
+                    st.just("$default"), st.sampled_from(["prod", "", "api/v1", "$default/x"]), st.text(max_size=12)
+                )
+            ),
             "time": "25/Nov/2026:18:00:00 +0000",
             "timeEpoch": 1764096000000,
         },

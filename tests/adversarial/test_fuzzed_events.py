@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from tests.adversarial.contract import CANARY_ENV, LIVENESS, ROUTES, assert_proxy_response, body_bytes, leaks
+from tests.adversarial.contract import (
+    CANARY_ENV,
+    LIVENESS,
+    ROUTES,
+    assert_proxy_response,
+    body_bytes,
+    designed_5xx,
+    leaks,
+    routed_path,
+)
 from tests.adversarial.strategies import http_events, json_values, mutated_http_events
 from tests.conftest import load_event
 
@@ -47,10 +56,6 @@ def trusted_bodies() -> set[bytes]:
             if 200 <= response["statusCode"] < 300:
                 bodies.add(body_bytes(response))
     return bodies
-
-
-def routed_path(event: dict[str, Any]) -> str:
-    return str(event.get("rawPath", ""))
 
 
 def _scale(examples: int) -> settings:
@@ -103,3 +108,10 @@ def test_the_leak_scan_recognises_what_it_looks_for() -> None:
     assert any(path.endswith("test_fuzzed_events.py") for path in found)
     assert leaks(f"value {CANARY_ENV['PETSAGE_FUZZ_CANARY']}") == ["$PETSAGE_FUZZ_CANARY"]
     assert leaks('{"statusCode":500,"message":"Internal Server Error"}') == []
+
+
+def test_only_the_readiness_route_may_answer_a_5xx() -> None:
+    assert designed_5xx("/api/v1/health/ready") == {503}
+    assert designed_5xx("/api/v1/health") == set()
+    assert designed_5xx("/api/v1/health/ready/more") == set()
+    assert designed_5xx("/") == set()

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_api.template import http_api_routes, load_template
-from tests.integration.conftest import LocalApi
+from tests.integration.conftest import LocalApi, start_local_api, stop_local_api
 
 pytestmark = pytest.mark.integration
 
@@ -158,3 +158,14 @@ def test_any_request_line_gets_an_http_reply_with_a_json_body(
 def test_the_server_survived_and_logged_no_traceback(local_api: LocalApi) -> None:
     assert local_api.request("GET", "/api/v1/health").status == 200
     assert "Traceback" not in local_api.stderr
+
+
+def test_control_characters_in_a_path_are_logged_escaped_not_played() -> None:
+    api = start_local_api()
+    reply = parse_first(exchange(api, b"GET /\x1b[2J\x1b[31mfake\x07 HTTP/1.1\r\nConnection: close\r\n\r\n"))
+    assert reply.status_line.startswith(b"HTTP/1.1 404 ")
+    code, _, stderr = stop_local_api(api)
+    assert code == 0
+    assert "\x1b" not in stderr
+    assert "\x07" not in stderr
+    assert "\\x1b[2J" in stderr
