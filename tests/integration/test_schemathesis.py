@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,13 @@ REPORTS = REPO_ROOT / "test-artifacts" / "schemathesis"
 
 
 def schemathesis(api: LocalApi, *options: str) -> subprocess.CompletedProcess[str]:
+    # A fresh directory per run: Schemathesis keeps a crash cache (.schemathesis/) in its cwd
+    # and replays it, which would make one run depend on the last.
+    with tempfile.TemporaryDirectory(prefix="schemathesis-") as scratch:
+        return _run(api, scratch, *options)
+
+
+def _run(api: LocalApi, scratch: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(SCHEMATHESIS),
@@ -46,6 +54,7 @@ def schemathesis(api: LocalApi, *options: str) -> subprocess.CompletedProcess[st
         text=True,
         timeout=300,
         check=False,
+        cwd=scratch,
         env={"SCHEMATHESIS_TELEMETRY": "false", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
     )
 
