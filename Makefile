@@ -88,6 +88,14 @@ build-HealthFunction:
 bench: $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, zip size vs. peers (RUNS=15; not in make test)
 	$(BENCH_VENV)/bin/python bench/bench.py --runs $(RUNS)
 
+.PHONY: fuzz
+fuzz: $(VENV)/.installed ## Fuzz the handler with random events: 10x make test's examples, a new seed each run
+	PETSAGE_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial --hypothesis-show-statistics
+
+.PHONY: soak
+soak: $(VENV)/.installed ## 100,000 warm invocations, then 20,000 requests 32 at a time on loopback
+	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -v
+
 .PHONY: deploy
 deploy: build ## sam deploy --config-env $(CONFIG_ENV), then print the URLs
 	$(SAM) deploy --config-env $(CONFIG_ENV)

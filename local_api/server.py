@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,6 +20,8 @@ log = logging.getLogger("local_api")
 
 # API Gateway's HTTP API caps request payloads at 10 MB.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# ASCII digits only: str.isdigit() also accepts "²", which int() then rejects.
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,20}")
 
 
 class LocalHttpApi(ThreadingHTTPServer):
@@ -64,15 +68,22 @@ class RequestHandler(BaseHTTPRequestHandler):
         reply, invoked = self._reply()
         elapsed_ms = (time.perf_counter() - started) * 1000
         via = "function" if invoked else "gateway"
+        # The path is caller text: escape sequences and other control characters are shown, not played.
+        path = self.path if self.path.isprintable() else ascii(self.path)
         # Logged before the reply is written, so a client that has its answer can rely on the line.
-        log.info("%s %s -> %d (%s, %.1f ms)", self.command, self.path, reply.status, via, elapsed_ms)
+        log.info("%s %s -> %d (%s, %.1f ms)", self.command, path, reply.status, via, elapsed_ms)
         self._send(reply)
 
     def _reply(self) -> tuple[HttpReply, bool]:
-        length = self.headers.get("Content-Length", "0")
-        if not length.isdigit():
+        lengths = set(self.headers.get_all("Content-Length") or ["0"])
+        length = lengths.pop() if len(lengths) == 1 else ""
+        if "Transfer-Encoding" in self.headers or not _CONTENT_LENGTH.fullmatch(length):
+            # The body's end is unknown (none of our routes takes a chunked body), so the
+            # connection closes: unread bytes must never be parsed as the next request.
+            self.close_connection = True
             return gateway_error(400, "Bad Request"), False
         if int(length) > MAX_BODY_BYTES:
+            self.close_connection = True
             return gateway_error(413, "Request Entity Too Large"), False
         body = self.rfile.read(int(length)) if int(length) else b""
         route = Route(self.command, self.path.partition("?")[0])
@@ -93,12 +104,36 @@ class RequestHandler(BaseHTTPRequestHandler):
             log.exception("The function raised; API Gateway answers 500")
             return gateway_error(500, "Internal Server Error"), True
 
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            # http.server would answer a bare body; API Gateway speaks HTTP/1.1 and HTTP/2 only.
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (bad request line, oversized or too many headers, a bad
+        version) as API Gateway's JSON, with the standard phrase: http.server's messages
+        quote the request line, which is caller text and would break the JSON."""
+        del message, explain
+        # The request line may have failed before its version was read, and http.server
+        # writes no status line or headers for "HTTP/0.9".
+        self.request_version = self.protocol_version
+        self.close_connection = True
+        status = HTTPStatus(code)
+        self._send(gateway_error(status.value, status.phrase))
+        log.info("%r -> %d (gateway, http.server: %s)", self.requestline[:200], status.value, status.phrase)
+
     def _send(self, reply: HttpReply) -> None:
         self.send_response(reply.status)
         for name, value in reply.headers:
             if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(reply.body)

@@ -7,10 +7,9 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -32,15 +31,18 @@ class LocalApi:
     host: str
     port: int
     process: subprocess.Popen[str]
-    # The server's log and the function's own (JSON logs, EMF) go to a file, not a pipe: an
-    # unread pipe fills after some hundred requests and then blocks the server.
-    stderr: IO[str]
+    stderr_lines: list[str] = field(default_factory=list)
+    _drain: threading.Thread | None = None
 
-    def log(self) -> str:
-        """Everything the server and the function have logged so far."""
-        self.stderr.flush()
-        self.stderr.seek(0)
-        return self.stderr.read()
+    def drain_stderr(self) -> None:
+        """Read the log as it comes: an unread pipe fills up (64 KiB) and blocks the server."""
+        assert self.process.stderr is not None
+        self._drain = threading.Thread(target=self.stderr_lines.extend, args=(self.process.stderr,), daemon=True)
+        self._drain.start()
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.stderr_lines)
 
     @property
     def url(self) -> str:
@@ -57,12 +59,11 @@ class LocalApi:
 
 
 def start_local_api() -> LocalApi:
-    stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed by stop_local_api
     process = subprocess.Popen(
         [sys.executable, "-m", "local_api", "--port", "0"],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
-        stderr=stderr,
+        stderr=subprocess.PIPE,
         text=True,
     )
     assert process.stdout is not None
@@ -70,19 +71,21 @@ def start_local_api() -> LocalApi:
     match = re.search(r"http://(127\.0\.0\.1):(\d+)", banner)
     if not match:
         process.kill()
-        process.communicate()
-        stderr.seek(0)
-        pytest.fail(f"local API did not start: {banner!r} {stderr.read()}")
-    return LocalApi(match.group(1), int(match.group(2)), process, stderr)
+        pytest.fail(f"local API did not start: {banner!r} {process.communicate()}")
+    api = LocalApi(match.group(1), int(match.group(2)), process)
+    api.drain_stderr()
+    return api
 
 
 def stop_local_api(api: LocalApi) -> tuple[int, str, str]:
     """Ctrl-C, as a person stops `make run`; returns exit code, remaining stdout and stderr."""
     api.process.send_signal(signal.SIGINT)
-    stdout, _ = api.process.communicate(timeout=10)
-    log = api.log()
-    api.stderr.close()
-    return api.process.returncode, stdout, log
+    api.process.wait(timeout=10)
+    assert api.process.stdout is not None
+    stdout = api.process.stdout.read()
+    if api._drain is not None:
+        api._drain.join(timeout=10)
+    return api.process.returncode, stdout, api.stderr
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,8 @@ class HttpDescription(_EventModel):
 class RequestContext(_EventModel):
     http: HttpDescription
     request_id: str = ""
+    # The resolver strips a named stage from the path (`requestContext["stage"]`, no default).
+    stage: str
 
 
 class HttpApiEvent(_EventModel):

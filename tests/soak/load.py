@@ -1,0 +1,69 @@
+"""Bounded concurrent load on the local API over loopback: a fixed request count, a fixed pool."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from local_api.template import http_api_routes, load_template
+
+READINESS_PATH = "/api/v1/health/ready"
+
+
+@dataclass
+class LoadResult:
+    sent: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+
+def request_mix() -> list[tuple[str, str, int]]:
+    """(method, path, expected status): every template route, an unknown path, an unrouted verb."""
+    mix = [(route.method, route.path, 200) for route in sorted(http_api_routes(load_template()), key=str)]
+    return [*mix, ("GET", "/api/v1/nothing-here", 404), ("TRACE", "/api/v1/health", 404)]
+
+
+def hammer(host: str, port: int, requests: int, concurrency: int, timeout_s: float = 10.0) -> LoadResult:
+    """Send `requests` requests from `concurrency` threads, each on its own keep-alive connection."""
+    mix = request_mix()
+    counter = itertools.count()
+    result = LoadResult()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+        try:
+            while (index := next(counter)) < requests:
+                method, path, expected = mix[index % len(mix)]
+                marker = f"load{index:07d}z"
+                try:
+                    connection.request(method, path, headers={"X-Load-Marker": marker})
+                    response = connection.getresponse()
+                    body = response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    connection.close()
+                    connection = http.client.HTTPConnection(host, port, timeout=timeout_s)
+                    outcome, problem = "error", f"{method} {path}: {error!r}"
+                else:
+                    outcome = str(response.status)
+                    allowed = {expected, 503} if path.startswith(READINESS_PATH) else {expected}
+                    problem = "" if response.status in allowed else f"{method} {path}: {response.status} {body[:200]!r}"
+                    if marker.encode() in body or any(marker in value for _, value in response.getheaders()):
+                        problem = f"{method} {path}: request {index}'s header came back"
+                with lock:
+                    result.sent += 1
+                    result.statuses[outcome] += 1
+                    if problem:
+                        result.errors.append(problem)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    return result
