@@ -145,3 +145,32 @@ def test_an_unexpected_error_is_a_logged_500_without_a_traceback(
     assert response["headers"]["Cache-Control"] == "no-store"
     record = logged(caplog, "Unhandled error while resolving the request")
     assert "secret internal detail" in str(record["exc_info"])  # ...but on-call finds it in the log
+
+
+@pytest.mark.parametrize("path", ["/openapiXjson", "/openapi/json"])
+def test_only_the_exact_openapi_path_serves_the_document(invoke: Invoke, path: str) -> None:
+    # Powertools' route rules are regular expressions: "." would match any character.
+    event = load_event("openapi")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    response = invoke(event)
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"]) == {"statusCode": 404, "message": "Not Found"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/health\n", "/api/v1/health\r\n", "/\x00", "/docs\x1b[31m"])
+def test_a_path_with_control_characters_is_a_malformed_event(invoke: Invoke, path: str) -> None:
+    event = load_event("health")
+    event["rawPath"] = path
+    response = invoke(event)
+    assert response["statusCode"] == 400
+    assert "rawPath" in json.loads(response["body"])["message"]
+
+
+def test_swagger_uis_spec_link_answers_the_openapi_document(invoke: Invoke) -> None:
+    event = load_event("docs")
+    del event["headers"]["accept-encoding"]
+    event["rawQueryString"] = "format=json"
+    event["queryStringParameters"] = {"format": "json"}
+    response = invoke(event)
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert json.loads(response["body"])["info"]["title"] == "PetSage API"

@@ -87,7 +87,9 @@ class HttpApiEvent(_EventModel):
     """An API Gateway HTTP API request in payload format 2.0, as far as the resolver reads it."""
 
     version: Literal["2.0"]
-    raw_path: str = Field(pattern=r"^/")
+    # An HTTP request line cannot carry control characters, so API Gateway never sends them;
+    # the resolver's route patterns would also let "$" match before a trailing newline.
+    raw_path: str = Field(pattern=r"^/[^\x00-\x1f\x7f]*$")
     raw_query_string: str = ""
     headers: dict[str, str] | None = None
     query_string_parameters: dict[str, str] | None = None

@@ -85,20 +85,31 @@ def check_readiness() -> Response[str]:
 
 @app.get(docs.OPENAPI_PATH, include_in_schema=False, compress=True)
 def openapi_document() -> Response[str]:
-    return Response(
-        status_code=HTTPStatus.OK.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=docs.openapi_json(app),
-        headers={"Vary": "Accept-Encoding"},
-    )
+    # Powertools compiles route rules into regular expressions, where the "." of
+    # "/openapi.json" matches any character: only the exact path is the document.
+    if app.current_event.path != docs.OPENAPI_PATH:
+        raise NotFoundError
+    return _openapi_response()
 
 
 @app.get(docs.DOCS_PATH, include_in_schema=False, compress=True)
 def swagger_ui() -> Response[str]:
+    # Swagger UI shows (and links) its spec as "/docs?format=json", as Powertools' own page does.
+    if (app.current_event.query_string_parameters or {}).get("format") == "json":
+        return _openapi_response()
     return Response(
         status_code=HTTPStatus.OK.value,
         content_type="text/html; charset=utf-8",
         body=docs.swagger_html(app),
+        headers={"Vary": "Accept-Encoding"},
+    )
+
+
+def _openapi_response() -> Response[str]:
+    return Response(
+        status_code=HTTPStatus.OK.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=docs.openapi_json(app),
         headers={"Vary": "Accept-Encoding"},
     )
 
