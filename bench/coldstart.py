@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -32,6 +33,11 @@ class Context:
 
 def main() -> None:
     mode, code, event_file = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    # Results go to the parent on the original stdout; the function's own stdout (its JSON
+    # logs and EMF metrics, CloudWatch's on Lambda) is formatted as usual, then discarded.
+    report = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
     sys.path.insert(0, code)
     event = json.loads(event_file.read_text(encoding="utf-8"))
     # Each variant's own app.py (the one first on sys.path), whatever its handler's types.
@@ -39,7 +45,7 @@ def main() -> None:
     context = Context()
     status = lambda_handler(event, context)["statusCode"]
     if mode == "cold":
-        print(status, f"{time.process_time() * 1000:.1f}", flush=True)
+        print(status, f"{time.process_time() * 1000:.1f}", file=report, flush=True)
         return
     invocations = int(sys.argv[4])
     batch = max(1, invocations // 10)
@@ -49,7 +55,7 @@ def main() -> None:
         for _ in range(batch):
             lambda_handler(event, context)
         per_call.append((time.perf_counter() - start) / batch * 1e6)
-    print(f"{statistics.median(per_call):.1f}", flush=True)
+    print(f"{statistics.median(per_call):.1f}", file=report, flush=True)
 
 
 if __name__ == "__main__":
