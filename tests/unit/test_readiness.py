@@ -243,6 +243,28 @@ def test_a_hanging_dependency_fails_within_the_deadline(
     assert sorted(timeouts) == ["dynamodb/pets", "s3/assets"]
 
 
+@mock_aws
+def test_the_first_check_after_a_cold_start_does_not_spend_its_deadline_importing_boto3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    create_resources()
+    # A fresh probe has no clients yet; a 0.2 s deadline is shorter than making them.
+    readiness = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.2")
+    monkeypatch.setattr("boto3.session.Session", _slow_session(0.3))
+    assert readiness.report().status is not CheckStatus.FAIL
+
+
+def _slow_session(seconds: float) -> Any:
+    """boto3's Session, made as slowly as a cold import of boto3 would make it."""
+    from boto3.session import Session
+
+    def make(*args: Any, **kwargs: Any) -> Session:
+        time.sleep(seconds)
+        return Session(*args, **kwargs)
+
+    return make
+
+
 def test_lambdas_remaining_time_shortens_the_deadline(silent_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
     readiness = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="20")
@@ -269,7 +291,7 @@ class SlowProbes:
 
 @pytest.fixture
 def slow_probes(monkeypatch: pytest.MonkeyPatch) -> SlowProbes:
-    fake = SlowProbes(0.4)
+    fake = SlowProbes(0.5)
     monkeypatch.setattr(checks, "PROBES", dict.fromkeys(checks.PROBES, fake))
     monkeypatch.setattr("petsage_health.readiness.PROBES", dict.fromkeys(checks.PROBES, fake))
     monkeypatch.setattr(checks.Clients, "get", lambda self, service: None)
@@ -283,13 +305,14 @@ def test_checks_run_concurrently(slow_probes: SlowProbes) -> None:
     elapsed = time.monotonic() - started
     assert slow_probes.calls == 5
     assert len(report.checks) == 5
-    assert elapsed < 5 * slow_probes.seconds / 2, "five 0.4 s checks took as long as running them one by one"
+    assert elapsed < 5 * slow_probes.seconds / 2, "five 0.5 s checks took as long as running them one by one"
 
 
 def test_a_check_that_takes_half_its_budget_warns_and_stays_ready(
     slow_probes: SlowProbes, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_probe(monkeypatch, probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.6"))
+    # 0.5 s of a 0.9 s budget: over half (warn), with 0.4 s to spare before the deadline.
+    use_probe(monkeypatch, probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.9"))
     response = invoke(load_event("ready"))
     assert response["statusCode"] == 200
     assert json.loads(response["body"])["status"] == "warn"

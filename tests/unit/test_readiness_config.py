@@ -61,6 +61,12 @@ def test_invalid_names_are_not_checked_but_counted_as_a_failure() -> None:
     assert any("HEALTH_S3_BUCKETS" in problem for problem in config.problems)
 
 
+def test_ssm_names_must_be_hierarchical_to_match_the_templates_iam() -> None:
+    config = ReadinessConfig.from_environment({"HEALTH_SSM_PARAMETERS": "/petsage/flag,petsage-flag"})
+    assert config.dependencies == (Dependency("ssm", "/petsage/flag"),)
+    assert config.invalid == {"HEALTH_SSM_PARAMETERS": 1}
+
+
 def test_release_id_comes_from_configuration_then_the_function_version() -> None:
     assert ReadinessConfig.from_environment({"HEALTH_RELEASE_ID": "abc123"}).release_id == "abc123"
     assert ReadinessConfig.from_environment({"AWS_LAMBDA_FUNCTION_VERSION": "7"}).release_id == "7"

@@ -20,7 +20,8 @@ DEFAULT_CACHE_TTL_SECONDS = 10.0
 DEPENDENCY_VARIABLES: dict[str, tuple[str, re.Pattern[str]]] = {
     "HEALTH_DYNAMODB_TABLES": ("dynamodb", re.compile(r"[A-Za-z0-9_.\-]{3,255}")),
     "HEALTH_S3_BUCKETS": ("s3", re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")),
-    "HEALTH_SSM_PARAMETERS": ("ssm", re.compile(r"[A-Za-z0-9_.\-/]{1,2048}")),
+    # Hierarchical names only: the template's IAM ARN is "...:parameter" + name.
+    "HEALTH_SSM_PARAMETERS": ("ssm", re.compile(r"/[A-Za-z0-9_.\-/]{1,2047}")),
 }
 
 

@@ -20,6 +20,7 @@ from petsage_health.models import HttpApiEvent
 # so it is not one of them.
 _HTTP_EVENT_KEYS = frozenset({"requestContext", "rawPath", "routeKey", "httpMethod"})
 _FIELD_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+_CALLER_NAMED_MAPS = frozenset({"headers", "queryStringParameters", "pathParameters", "stageVariables"})
 
 
 class InvocationKind(Enum):
@@ -55,5 +56,10 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
-    # Header and query names are caller-chosen text: they are shown as "*", not echoed.
-    return ".".join(part if isinstance(part, str) and _FIELD_NAME.fullmatch(part) else "*" for part in loc)
+    # Names inside these maps are chosen by the caller (a header called "Authorization" or
+    # "${jndi:...}" alike): they are shown as "*", never echoed.
+    parts: list[str] = []
+    for index, part in enumerate(loc):
+        caller_named = index > 0 and loc[index - 1] in _CALLER_NAMED_MAPS
+        parts.append("*" if caller_named or not (isinstance(part, str) and _FIELD_NAME.fullmatch(part)) else part)
+    return ".".join(parts)

@@ -24,7 +24,6 @@ from petsage_health.models import CheckResult, CheckStatus, ReadinessResponse
 logger = Logger(service="petsage-health", child=True)
 
 MEASUREMENT = "responseTime"
-MAX_WORKERS = 16
 # Time kept back from Lambda's own deadline to build and return the answer.
 RESPONSE_MARGIN_SECONDS = 0.25
 DESCRIPTION = "Readiness of the PetSage API: reachability of the dependencies this deployment checks."
@@ -105,8 +104,10 @@ class ReadinessProbe:
         dependencies = self.config.dependencies
         if not dependencies:
             return {}
+        self._clients.prepare({dependency.service for dependency in dependencies})
         started = time.perf_counter()
-        executor = ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(dependencies)), thread_name_prefix="health")
+        # One worker per check: a check queued behind others would time out without being tried.
+        executor = ThreadPoolExecutor(max_workers=len(dependencies), thread_name_prefix="health")
         futures = {executor.submit(self._check, dependency, deadline): dependency for dependency in dependencies}
         wait(futures, timeout=deadline)
         # A check still running past its deadline is a failure; its thread ends on its own
