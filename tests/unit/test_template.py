@@ -86,3 +86,12 @@ def test_samconfig_has_default_dev_and_prod_environments() -> None:
         # Fn::ForEach (AWS::LanguageExtensions) must be expanded by SAM CLI for build and validate.
         assert config[env]["global"]["parameters"]["language_extensions"] is True
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+
+
+def test_readiness_routes_are_throttled_below_the_liveness_probes() -> None:
+    api = TEMPLATE["Resources"]["HttpApi"]["Properties"]
+    default_rate = TEMPLATE["Parameters"][api["DefaultRouteSettings"]["ThrottlingRateLimit"]["Ref"]]["Default"]
+    for method in ("GET", "HEAD"):
+        route = api["RouteSettings"][f"{method} /api/v1/health/ready"]
+        assert Route(method, "/api/v1/health/ready") in TEMPLATE_ROUTES
+        assert route["ThrottlingRateLimit"] < default_rate
