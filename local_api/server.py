@@ -53,9 +53,6 @@ class RequestHandler(BaseHTTPRequestHandler):
     server_version = "PetSageLocalApi"
     sys_version = ""
     protocol_version = "HTTP/1.1"
-    # Errors the server answers itself look like API Gateway's, never an HTML page.
-    error_content_type = "application/json"
-    error_message_format = '{"message":"%(message)s"}'
 
     def __getattr__(self, name: str) -> Any:
         # http.server dispatches on do_<METHOD>; API Gateway answers any verb, so do we.
