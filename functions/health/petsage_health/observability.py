@@ -21,8 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 SERVICE = "petsage-health"
 METRICS_NAMESPACE = "PetSage"
 
-# The same logger as routes.py's `Logger(service="petsage-health")`: Powertools keeps one
-# handler and formatter per service, so keys appended through either reach every line.
+# The one logger of the function: routes and readiness log through it too.
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 

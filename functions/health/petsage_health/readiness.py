@@ -14,14 +14,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aws_lambda_powertools import Logger
-
 from petsage_health.checks import COMPONENT_TYPES, PROBES, Clients
 from petsage_health.config import Dependency, ReadinessConfig
 from petsage_health.docs import API_VERSION
 from petsage_health.models import CheckResult, CheckStatus, ReadinessResponse
-
-logger = Logger(service="petsage-health", child=True)
+from petsage_health.observability import SERVICE, logger
 
 MEASUREMENT = "responseTime"
 # Time kept back from Lambda's own deadline to build and return the answer.
@@ -50,7 +47,7 @@ class ReadinessProbe:
         config = ReadinessConfig.from_environment(os.environ)
         for problem in config.problems:
             logger.warning("Readiness configuration problem", extra={"problem": problem})
-        return cls(config, os.environ.get("POWERTOOLS_SERVICE_NAME", "petsage-health"))
+        return cls(config, os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
 
     def report(self, remaining_seconds: float | None = None) -> ReadinessResponse:
         """The current readiness, measured or reused from the last TTL window."""
@@ -122,15 +119,15 @@ class ReadinessProbe:
         # Runs in a worker thread and never logs: a check abandoned at its deadline must not
         # add a second, late line about the same failure.
         started = time.perf_counter()
+        error = None
         try:
             status = PROBES[dependency.service](self._clients.get(dependency.service), dependency.name)
-        except Exception as error:  # noqa: BLE001 - whatever stops the call, the dependency is not ready
-            latency = time.perf_counter() - started
-            return _Measurement(CheckStatus.FAIL, latency * 1000, datetime.now(UTC), f"{type(error).__name__}: {error}")
+        except Exception as exc:  # noqa: BLE001 - whatever stops the call, the dependency is not ready
+            status, error = CheckStatus.FAIL, f"{type(exc).__name__}: {exc}"
         latency = time.perf_counter() - started
         if status is CheckStatus.PASS and latency >= deadline / 2:
             status = CheckStatus.WARN  # it answered, but used half its budget doing so
-        return _Measurement(status, latency * 1000, datetime.now(UTC))
+        return _Measurement(status, latency * 1000, datetime.now(UTC), error)
 
     @staticmethod
     def _outcome(future: Future[_Measurement], dependency: Dependency, started: float, deadline: float) -> _Measurement:

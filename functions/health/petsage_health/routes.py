@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import ResponseValidationError
@@ -12,9 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import ResponseValid
 from petsage_health import docs
 from petsage_health.health import liveness
 from petsage_health.models import CheckStatus, ErrorResponse, HealthCheckResponse, ReadinessResponse, WelcomeResponse
+from petsage_health.observability import logger
 from petsage_health.readiness import ReadinessProbe
-
-logger = Logger(service="petsage-health")
 
 app = APIGatewayHttpResolver(
     enable_validation=True,
