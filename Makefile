@@ -27,21 +27,25 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # --- environments -------------------------------------------------------------------------
+# Each environment installs its hash-pinned lock file (`make lock` writes them): a changed or
+# substituted wheel fails the install. The first `make run` / `make test` creates them.
+
+# $(call venv,DIR,LOCK,WHAT,HOW LONG): a CPython 3.13 virtual environment with LOCK installed.
+define venv
+	@test -x $(1)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(1); }
+	@echo "--- installing $(3) into $(1) from $(2) ($$(grep -c '^[a-z]' $(2)) pinned packages; $(4) the first time)"
+	@$(1)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(2)
+	@touch $(1)/.installed
+endef
 
 $(VENV)/.installed: requirements.txt functions/health/requirements.txt
-	@test -x $(PY) || { py=$$($(FIND_PY313)) && $$py -m venv $(VENV); }
-	$(PY) -m pip install --quiet -r requirements.txt
-	@touch $@
+	$(call venv,$(VENV),requirements.txt,the development tools and test libraries,about a minute)
 
 $(SAM_VENV)/.installed: tools/requirements-sam.txt
-	@test -x $(SAM_VENV)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(SAM_VENV); }
-	$(SAM_VENV)/bin/python -m pip install --quiet -r tools/requirements-sam.txt
-	@touch $@
+	$(call venv,$(SAM_VENV),tools/requirements-sam.txt,SAM CLI,about 30 s)
 
 $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
-	@test -x $(CHECKOV_VENV)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(CHECKOV_VENV); }
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tools/requirements-checkov.txt
-	@touch $@
+	$(call venv,$(CHECKOV_VENV),tools/requirements-checkov.txt,checkov,about 30 s)
 
 $(BENCH_VENV)/.installed: bench/requirements-runtime.txt
 	@test -x $(BENCH_VENV)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(BENCH_VENV); }
@@ -49,7 +53,18 @@ $(BENCH_VENV)/.installed: bench/requirements-runtime.txt
 	@touch $@
 
 .PHONY: install
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the virtual environments (CPython 3.13) with the pinned tools
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the virtual environments (CPython 3.13) from the hash-pinned lock files
+
+# uv resolves each requirements*.in into its lock with the whole closure and every file's hash;
+# the function's for Lambda's platform (CPython 3.13, arm64), the others for any platform.
+LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock"
+
+.PHONY: lock
+lock: $(VENV)/.installed ## Re-resolve every requirements*.in into its hash-pinned lock (after editing a pin)
+	$(LOCK) --python-platform aarch64-manylinux2014 functions/health/requirements.in -o functions/health/requirements.txt
+	$(LOCK) --universal requirements.in -o requirements.txt
+	$(LOCK) --universal tools/requirements-sam.in -o tools/requirements-sam.txt
+	$(LOCK) --universal tools/requirements-checkov.in -o tools/requirements-checkov.txt
 
 # --- everyday -----------------------------------------------------------------------------
 
@@ -75,14 +90,19 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ru
 
 # Not cached: SAM's cache key covers functions/health and this Makefile, not the build script.
 .PHONY: build
-build: $(VENV)/.installed $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifact in .aws-sam/build
+build: $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifacts in .aws-sam/build
 	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --no-cached --parallel
 
-# sam build's makefile builder (template.yaml, Metadata) calls this with ARTIFACTS_DIR set.
+# sam build's makefile builder (template.yaml, Metadata) calls these with ARTIFACTS_DIR set, from
+# a scratch directory, on the host or in SAM's python3.13 build image (`--use-container`, where
+# this repository is mounted read-only and HOME may not be writable). They need nothing but a
+# CPython 3.13 with pip: the one SAM found on PATH, or pyenv's (scripts/find-python313).
+BUILD_ARCH ?= arm64
+BUILD_FUNCTION = py=$$($(ROOT)/scripts/find-python313) && "$$py" $(ROOT)/scripts/build_function.py --arch $(BUILD_ARCH)
+
 .PHONY: build-HealthFunction
 build-HealthFunction:
-	@test -x $(ROOT)/$(PY) || { echo "no $(ROOT)/$(PY): run make build, which installs it" >&2; exit 1; }
-	$(ROOT)/$(PY) $(ROOT)/scripts/build_function.py --arch arm64 "$(ARTIFACTS_DIR)"
+	$(BUILD_FUNCTION) --function health "$(ARTIFACTS_DIR)"
 
 .PHONY: bench
 bench: $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, zip size vs. peers (RUNS=15; not in make test)
@@ -97,8 +117,8 @@ soak: $(VENV)/.installed ## 100,000 warm invocations, then 20,000 requests 32 at
 	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -v
 
 .PHONY: deploy
-deploy: build ## sam deploy --config-env $(CONFIG_ENV), then print the URLs
-	$(SAM) deploy --config-env $(CONFIG_ENV)
+deploy: $(VENV)/.installed build ## sam deploy --config-env $(CONFIG_ENV) (PARAMS="K=V ..." adds overrides), then print the URLs
+	$(PY) scripts/deploy.py --config-env $(CONFIG_ENV) $(PARAMS)
 	@# Stack name and region come from samconfig.toml's [$(CONFIG_ENV).global.parameters].
 	$(SAM) list stack-outputs --config-env $(CONFIG_ENV) --output table
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,11 @@ def lambda_context() -> LocalLambdaContext:
 
 
 @pytest.fixture
-def invoke(lambda_context: LocalLambdaContext) -> Callable[[Any], Any]:
-    """Call the real handler the way the Lambda runtime does."""
+def invoke() -> Callable[[Any], Any]:
+    """Call the real handler the way the Lambda runtime does: each invocation with its own context."""
     from app import lambda_handler
 
-    return lambda event: lambda_handler(event, lambda_context)
+    return lambda event: lambda_handler(event, LocalLambdaContext(function_name="HealthFunction"))
 
 
 def logged(caplog: pytest.LogCaptureFixture, message: str) -> dict[str, Any]:
@@ -42,3 +43,34 @@ def logged(caplog: pytest.LogCaptureFixture, message: str) -> dict[str, Any]:
     records = [record for record in caplog.records if record.getMessage() == message]
     assert len(records) == 1, f"expected one {message!r} log record, got {[r.getMessage() for r in caplog.records]}"
     return vars(records[0])
+
+
+class _CurrentStdout:
+    """Whatever sys.stdout is when a line is written (pytest swaps it between test phases)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def written(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Every line the function writes to its log stream, in order, parsed as JSON.
+
+    On Lambda that stream is stdout: Powertools Logger's handler (bound to a stream at import)
+    and the EMF records Powertools Metrics prints. Both reach pytest's captured stdout here.
+    """
+    from petsage_health.observability import logger
+
+    [handler] = logger.handlers
+    previous = handler.setStream(_CurrentStdout())  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def lines() -> list[dict[str, Any]]:
+        seen.extend(capsys.readouterr().out.splitlines())
+        return [json.loads(line) for line in seen]
+
+    yield lines
+    handler.setStream(previous)  # type: ignore[attr-defined]

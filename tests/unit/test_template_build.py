@@ -17,7 +17,7 @@ def test_sam_build_runs_the_build_target_of_the_root_makefile() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = re.search(r"^build-HealthFunction:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert recipe, "sam build calls `make build-HealthFunction` with ARTIFACTS_DIR set"
-    assert 'scripts/build_function.py --arch arm64 "$(ARTIFACTS_DIR)"' in recipe.group(1)
+    assert '$(BUILD_FUNCTION) --function health "$(ARTIFACTS_DIR)"' in recipe.group(1)
 
 
 def test_snapstart_is_a_parameter_that_defaults_to_off() -> None:

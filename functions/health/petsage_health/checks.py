@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from petsage_health.models import CheckStatus
+from petsage_health.observability import quiet_third_party_loggers
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -73,6 +74,9 @@ class Clients:
                 from botocore.config import Config
 
                 if self._session is None:
+                    # Their loggers exist now: below WARNING they would add INFO lines
+                    # ("Found credentials in environment variables.") in another layout.
+                    quiet_third_party_loggers()
                     # A session of our own: credentials are resolved by this probe, not shared.
                     self._session = Session()
                 config = Config(

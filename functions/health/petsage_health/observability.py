@@ -1,29 +1,51 @@
-"""Structured logs and CloudWatch metrics (EMF) for every invocation, in one place.
+"""What the function writes: one structured record per answered invocation, and Logger lines.
 
-Both come from Powertools, which the resolver already imports, so they add no import time
-to the cold start (`python -X importtime`). The X-Ray SDK is deliberately absent: building
-a Powertools `Tracer` imports botocore (~335 ms); Lambda's active tracing already records
-each invocation without it.
+The record is a CloudWatch embedded-metric-format (EMF) line from Powertools Metrics: the
+request's metrics (Requests, Faults, ColdStart) and its fields (route, status, latency_ms,
+cold_start, the API Gateway request id as correlation_id, the Lambda request id) in one JSON
+object, so a metric spike leads straight to the invocations behind it. Warnings, errors and
+direct invocations go through Powertools Logger, which carries the same request ids; so do
+botocore's and urllib3's own lines, at WARNING and above only. Each executed readiness check
+writes one more EMF line with that dependency's latency and failure.
+
+Both come from Powertools, which the resolver already imports (`python -X importtime`). The
+X-Ray SDK is deliberately absent: a Powertools `Tracer` imports botocore (~335 ms of cold start);
+Lambda's active tracing records each invocation without it.
 """
 
 from __future__ import annotations
 
-import functools
+import logging
+import os
 import re
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SERVICE = "petsage-health"
 METRICS_NAMESPACE = "PetSage"
+# Which deployment wrote a line or a metric (the stack name, from the template): dev and prod
+# may share an account's PetSage namespace, never a metric series.
+DEPLOYMENT = os.environ.get("DEPLOYMENT_NAME") or "local"
+REQUEST_RECORD = "Request answered"
+DEPENDENCY_RECORD = "Dependency checked"
+# Libraries whose own lines would otherwise reach the runtime's handler in its layout, at INFO.
+THIRD_PARTY_LOGGERS = frozenset({"botocore", "boto3", "urllib3"})
 
 # The one logger of the function: routes and readiness log through it too.
-logger = Logger(service=SERVICE)
+logger = Logger(service=SERVICE, deployment=DEPLOYMENT)
+# Request metrics, one dimension set: deployment, route, service. Totals per deployment are a
+# SEARCH over the routes; a second dimension set would double the custom metrics billed.
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+metrics.set_default_dimensions(deployment=DEPLOYMENT)
+# Dependency metrics have their own dimension (the check key), hence their own set and line.
+dependency_metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+dependency_metrics.set_default_dimensions(deployment=DEPLOYMENT)
 
 # Route labels of invocations that are not routed HTTP requests.
 DIRECT_ROUTE = "direct"
@@ -35,7 +57,77 @@ UNKNOWN_ROUTE = "unknown"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9+/=_\-]{1,64}")
 _ROUTE_KEY = re.compile(r"(?:[A-Z]{3,10}|ANY) /[A-Za-z0-9/_.\-{}+]{0,128}|\$default")
 
-Handler = Callable[[Any, LambdaContext], dict[str, Any]]
+_fresh_environment = True
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What every line of one invocation carries."""
+
+    started: float
+    request_id: str  # Lambda's
+    correlation_id: str | None  # API Gateway's, the access log's requestId
+    cold_start: bool
+
+
+_current: Invocation | None = None  # Lambda runs one invocation at a time per environment
+
+
+def begin(event: Any, context: LambdaContext) -> Invocation:
+    """Start an invocation: the logger forgets the last one's keys and takes this one's ids."""
+    global _fresh_environment, _current
+    cold_start = _fresh_environment and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
+    _fresh_environment = False
+    invocation = Invocation(time.perf_counter(), context.aws_request_id, request_id(event), cold_start)
+    _current = invocation
+    logger.clear_state()
+    logger.append_keys(
+        function_request_id=invocation.request_id,
+        correlation_id=invocation.correlation_id,
+        cold_start=cold_start,
+    )
+    return invocation
+
+
+def record(invocation: Invocation, route: str, status: int) -> None:
+    """The invocation's one record: its metrics and its fields, never a header or body value."""
+    fault = status >= 500
+    metrics.add_dimension(name="route", value=route)
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    # 0 or 1 per request, so the metric's Average is the fault rate and its Sum the fault count.
+    metrics.add_metric(name="Faults", unit=MetricUnit.Count, value=1 if fault else 0)
+    if invocation.cold_start:
+        metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
+    _add_fields(
+        metrics,
+        invocation,
+        level="ERROR" if fault else "INFO",
+        message=REQUEST_RECORD,
+        status=status,
+        latency_ms=round((time.perf_counter() - invocation.started) * 1000, 3),
+        cold_start=invocation.cold_start,
+    )
+    _flush(metrics)
+
+
+def record_dependency(check: str, latency_ms: float, failed: bool) -> None:
+    """One line per dependency check actually run (a cached readiness answer runs none)."""
+    dependency_metrics.add_dimension(name="dependency", value=check)
+    dependency_metrics.add_metric(name="DependencyLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    dependency_metrics.add_metric(name="DependencyFailures", unit=MetricUnit.Count, value=1 if failed else 0)
+    _add_fields(dependency_metrics, _current, level="INFO", message=DEPENDENCY_RECORD, failed=failed)
+    _flush(dependency_metrics)
+
+
+def quiet_third_party_loggers() -> None:
+    """botocore, boto3 and urllib3: WARNING and above, as JSON lines in the function's format.
+
+    Called once the SDK is imported (readiness makes its clients lazily): Powertools copies the
+    configuration onto loggers that already exist.
+    """
+    for name in THIRD_PARTY_LOGGERS:
+        logging.getLogger(name)
+    copy_config_to_registered_loggers(source_logger=logger, log_level=logging.WARNING, include=set(THIRD_PARTY_LOGGERS))
 
 
 def request_id(event: Any) -> str | None:
@@ -52,37 +144,24 @@ def route_label(event: Any) -> str:
     return value if isinstance(value, str) and _ROUTE_KEY.fullmatch(value) else UNKNOWN_ROUTE
 
 
-def record(route: str, status: int, started: float) -> None:
-    """One log line and one request/fault count per invocation; values only, never headers or bodies."""
-    latency_ms = round((time.perf_counter() - started) * 1000, 3)
-    fault = status >= 500
-    log = logger.error if fault else logger.info
-    log("Request answered", extra={"route": route, "status": status, "latency_ms": latency_ms})
-    metrics.add_dimension(name="route", value=route)
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    # 0 or 1 per request, so the metric's Average is the fault rate and its Sum the fault count.
-    metrics.add_metric(name="Faults", unit=MetricUnit.Count, value=1 if fault else 0)
+def _add_fields(sink: EphemeralMetrics | Metrics, invocation: Invocation | None, **fields: Any) -> None:
+    if invocation is not None:
+        fields["function_request_id"] = invocation.request_id
+        if invocation.correlation_id is not None:
+            fields["correlation_id"] = invocation.correlation_id
+    trace_id = os.environ.get("_X_AMZN_TRACE_ID")
+    if trace_id:
+        fields["xray_trace_id"] = trace_id.partition(";")[0].removeprefix("Root=")
+    for key, value in fields.items():
+        sink.add_metadata(key=key, value=value)
 
 
-def instrumented(handler: Handler) -> Handler:
-    """Logger context (cold start, request ids) and metrics around the handler, flushed every time.
-
-    `clear_state` drops the keys of the previous invocation. Every invocation records its
-    metrics, so the flush is never empty (no "No application metrics" warning); the set is
-    cleared again afterwards because Powertools keeps it when POWERTOOLS_METRICS_DISABLED is set.
-    """
-    with_metrics = metrics.log_metrics(handler, capture_cold_start_metric=True)
-    with_logs = logger.inject_lambda_context(with_metrics, clear_state=True)
-
-    @functools.wraps(handler)
-    def wrapper(event: Any, context: LambdaContext) -> dict[str, Any]:
-        try:
-            response: dict[str, Any] = with_logs(event, context)
-        finally:
-            metrics.clear_metrics()
-        return response
-
-    return wrapper
+def _flush(sink: EphemeralMetrics | Metrics) -> None:
+    """Print the record; cleared either way, as Powertools keeps the set when metrics are disabled."""
+    try:
+        sink.flush_metrics()
+    finally:
+        sink.clear_metrics()
 
 
 def _request_context(event: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from petsage_health.checks import COMPONENT_TYPES, PROBES, Clients
 from petsage_health.config import Dependency, ReadinessConfig
 from petsage_health.docs import API_VERSION
 from petsage_health.models import CheckResult, CheckStatus, ReadinessResponse
-from petsage_health.observability import SERVICE, logger
+from petsage_health.observability import SERVICE, logger, record_dependency
 
 MEASUREMENT = "responseTime"
 # Time kept back from Lambda's own deadline to build and return the answer.
@@ -44,10 +44,12 @@ class ReadinessProbe:
 
     @classmethod
     def from_environment(cls) -> ReadinessProbe:
-        config = ReadinessConfig.from_environment(os.environ)
-        for problem in config.problems:
+        return cls(ReadinessConfig.from_environment(os.environ), os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
+
+    def log_configuration_problems(self) -> None:
+        """Once per execution environment, from its first invocation (so the lines carry its ids)."""
+        for problem in self.config.problems:
             logger.warning("Readiness configuration problem", extra={"problem": problem})
-        return cls(config, os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
 
     def report(self, remaining_seconds: float | None = None) -> ReadinessResponse:
         """The current readiness, measured or reused from the last TTL window."""
@@ -112,7 +114,9 @@ class ReadinessProbe:
         executor.shutdown(wait=False, cancel_futures=True)
         results: dict[Dependency, _Measurement] = {}
         for future, dependency in futures.items():
-            results[dependency] = self._outcome(future, dependency, started, deadline)
+            measurement = self._outcome(future, dependency, started, deadline)
+            record_dependency(dependency.component_name, measurement.latency_ms, measurement.status is CheckStatus.FAIL)
+            results[dependency] = measurement
         return results
 
     def _check(self, dependency: Dependency, deadline: float) -> _Measurement:

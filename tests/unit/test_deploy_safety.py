@@ -1,0 +1,295 @@
+"""A first deploy into a new account, and every later one, does what the AWS docs say it should.
+
+Each test pins one finding of the review of template.yaml against the AWS documentation: reserved
+concurrency that can fail a first deploy, dev and prod sharing metric series, prod alarms that
+notify no one, parameter-only changes that never reach the `live` alias, and versions piling up.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_api.template import load_template
+from scripts import deploy
+from tests.conftest import REPO_ROOT
+from tests.sam_transform import of_type, transformed
+
+TEMPLATE = load_template()
+FUNCTION: dict[str, Any] = TEMPLATE["Resources"]["HealthFunction"]["Properties"]
+SAMCONFIG = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+
+
+def overrides(env: str) -> dict[str, str]:
+    return deploy.samconfig_overrides(env)
+
+
+# --- reserved concurrency: optional, off by default, set in prod ---------------------------------
+
+
+def test_no_concurrency_is_reserved_unless_asked() -> None:
+    # Lambda keeps >= 100 unreserved executions per account; on a new account with a low quota,
+    # any reservation fails the deploy ("decreases account's UnreservedConcurrentExecution below
+    # its minimum value"). 0 means no reservation: the property is left out.
+    parameter = TEMPLATE["Parameters"]["ReservedConcurrency"]
+    assert (parameter["Default"], parameter["MinValue"]) == (0, 0)
+    assert TEMPLATE["Conditions"]["ReservesConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "0"]}]
+    }
+    assert FUNCTION["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_prod_reserves_concurrency_and_dev_does_not() -> None:
+    assert 1 <= int(overrides("prod")["ReservedConcurrency"]) <= 10
+    assert "ReservedConcurrency" not in overrides("dev")
+
+
+# --- every metric and log line says which deployment it came from ------------------------------
+
+
+def test_the_deployment_is_the_stack_name() -> None:
+    assert FUNCTION["Environment"]["Variables"]["DEPLOYMENT_NAME"] == {"Ref": "AWS::StackName"}
+    stacks = {SAMCONFIG[env]["global"]["parameters"]["stack_name"] for env in ("dev", "prod")}
+    assert len(stacks) == 2
+
+
+EMIT = """
+import json, sys
+from types import SimpleNamespace
+from app import lambda_handler
+context = SimpleNamespace(function_name="HealthFunction", memory_limit_in_mb=1769, aws_request_id="c0ffee",
+    invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:HealthFunction",
+    get_remaining_time_in_millis=lambda: 5000)
+lambda_handler(json.load(open("events/health.json")), context)
+"""
+
+
+def lines_written_by(deployment: str) -> list[dict[str, Any]]:
+    """Every JSON line a fresh function process writes for one request, deployed as `deployment`."""
+    result = subprocess.run(
+        [sys.executable, "-c", EMIT],
+        cwd=REPO_ROOT,
+        env={"PYTHONPATH": f"{REPO_ROOT / 'functions/health'}", "DEPLOYMENT_NAME": deployment, "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def metric_series(lines: list[dict[str, Any]]) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """(namespace, metric, dimensions with their values) of every metric in the EMF lines."""
+    series = set()
+    for line in lines:
+        for directive in line.get("_aws", {}).get("CloudWatchMetrics", []):
+            for dimension_set in directive["Dimensions"]:
+                values = tuple((name, line[name]) for name in dimension_set)
+                series |= {(directive["Namespace"], metric["Name"], values) for metric in directive["Metrics"]}
+    return series
+
+
+def test_two_stacks_in_one_account_write_different_metric_series_and_labelled_lines() -> None:
+    dev, prod = lines_written_by("petsage-health-dev"), lines_written_by("petsage-health-prod")
+    dev_series, prod_series = metric_series(dev), metric_series(prod)
+    assert dev_series
+    assert prod_series
+    assert dev_series.isdisjoint(prod_series)
+    for series in dev_series:
+        assert ("deployment", "petsage-health-dev") in series[2]
+    assert {line["deployment"] for line in dev} == {"petsage-health-dev"}
+    assert {line["deployment"] for line in prod} == {"petsage-health-prod"}
+
+
+# --- prod alarms must notify someone -------------------------------------------------------------
+
+
+def test_prod_requires_an_alarm_subscriber_and_dev_does_not() -> None:
+    assert overrides("prod")["RequireAlarmSubscriber"] == "true"
+    assert overrides("dev").get("RequireAlarmSubscriber", "false") == "false"
+
+
+def test_make_deploy_refuses_prod_without_a_subscriber_and_says_what_to_set() -> None:
+    values = deploy.effective_parameters(TEMPLATE, overrides("prod"))
+    with pytest.raises(deploy.DeployRefusedError) as refused:
+        deploy.check_alarm_subscriber(values)
+    for name in ("AlarmEmail", "AlarmHttpsEndpoint", "AlarmNotificationTopicArn", "samconfig.toml"):
+        assert name in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "subscriber",
+    [
+        "AlarmEmail=oncall@petsage.example",
+        "AlarmHttpsEndpoint=https://events.pagerduty.example/integration/x/enqueue",
+        "AlarmNotificationTopicArn=arn:aws:sns:eu-west-1:123456789012:chatops-alarms",
+    ],
+)
+def test_any_one_subscriber_satisfies_prod(subscriber: str) -> None:
+    values = deploy.effective_parameters(TEMPLATE, {**overrides("prod"), **deploy.parse_overrides([subscriber])})
+    deploy.check_alarm_subscriber(values)  # does not raise
+
+
+def test_dev_deploys_without_a_subscriber() -> None:
+    deploy.check_alarm_subscriber(deploy.effective_parameters(TEMPLATE, overrides("dev")))
+
+
+def evaluate(node: Any, values: dict[str, str]) -> Any:
+    """The rule functions the template's Rules use, evaluated as CloudFormation does."""
+    if isinstance(node, dict):
+        [(function, argument)] = node.items()
+        if function == "Ref":
+            return values[argument]
+        operands = [evaluate(item, values) for item in argument]
+        if function == "Fn::Equals":
+            return operands[0] == operands[1]
+        if function == "Fn::Not":
+            return not operands[0]
+        if function == "Fn::And":
+            return all(operands)
+        if function == "Fn::Or":
+            return any(operands)
+        raise AssertionError(f"unexpected rule function {function}")
+    return node
+
+
+def rule_refuses(values: dict[str, str]) -> bool:
+    rule = TEMPLATE["Rules"]["AlarmsReachSomeone"]
+    if not evaluate(rule["RuleCondition"], values):
+        return False
+    return not all(evaluate(assertion["Assert"], values) for assertion in rule["Assertions"])
+
+
+def test_cloudformation_itself_refuses_a_prod_stack_without_a_subscriber() -> None:
+    # For deploys that bypass make (a pipeline running `sam deploy --config-env prod`).
+    prod = deploy.effective_parameters(TEMPLATE, overrides("prod"))
+    assert rule_refuses(prod)
+    assert not rule_refuses({**prod, "AlarmEmail": "oncall@petsage.example"})
+    assert not rule_refuses({**prod, "AlarmNotificationTopicArn": "arn:aws:sns:eu-west-1:123456789012:chatops"})
+    assert not rule_refuses(deploy.effective_parameters(TEMPLATE, overrides("dev")))
+
+
+def test_the_deploy_target_goes_through_the_checks() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
+    assert "scripts/deploy.py --config-env $(CONFIG_ENV)" in recipe
+    assert "$(SAM) deploy" not in recipe
+
+
+def test_the_deploy_script_refuses_before_calling_sam(capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main(["--config-env", "prod", "--sam", "/bin/false"]) == 2
+    assert "RequireAlarmSubscriber=true" in capsys.readouterr().err
+
+
+# --- a parameter-only change publishes a new version behind `live` -------------------------------
+
+READINESS_A = {"ReleaseId": "a1b2c3d", "HealthDynamoDbTables": "pets", "EnableSnapStart": "false"}
+READINESS_B = {"ReleaseId": "e4f5a6b", "HealthDynamoDbTables": "pets,owners", "EnableSnapStart": "false"}
+
+
+def version_ids(template: dict[str, Any]) -> set[str]:
+    return set(of_type(template, "AWS::Lambda::Version"))
+
+
+def test_sam_alone_publishes_nothing_for_a_parameter_only_change() -> None:
+    # Why the fingerprint exists: without it, SAM hashes `!Ref ReleaseId` as written.
+    assert version_ids(transformed(READINESS_A)) == version_ids(transformed(READINESS_B))
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    code = tmp_path_factory.mktemp("artifact")
+    (code / "app.py").write_text("def lambda_handler(event, context):\n    return {}\n", encoding="utf-8")
+    return code
+
+
+def fingerprint_for(artifact: Path, parameters: dict[str, str]) -> str:
+    values = deploy.effective_parameters(TEMPLATE, parameters)
+    used = deploy.parameters_used_by(TEMPLATE, "HealthFunction")
+    return deploy.fingerprint(artifact, {name: values[name] for name in used})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ReleaseId": "e4f5a6b"},
+        {"HealthDynamoDbTables": "pets,owners"},
+        {"HealthCheckTimeoutSeconds": "3"},
+        {"EnableSnapStart": "true"},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_parameter_only_change_names_a_new_version(artifact: Path, change: dict[str, str]) -> None:
+    before = transformed({"VersionFingerprint": fingerprint_for(artifact, READINESS_A)})
+    after = transformed({"VersionFingerprint": fingerprint_for(artifact, {**READINESS_A, **change})})
+    assert version_ids(before) != version_ids(after)
+    [alias] = of_type(after, "AWS::Lambda::Alias").values()
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [*version_ids(after), "Version"]}
+
+
+def test_a_code_only_change_names_a_new_version(artifact: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    (changed / "app.py").write_text("def lambda_handler(event, context):\n    return {'v': 2}\n", encoding="utf-8")
+    assert fingerprint_for(artifact, READINESS_A) != fingerprint_for(changed, READINESS_A)
+
+
+def test_the_same_code_and_parameters_keep_the_same_version(artifact: Path) -> None:
+    # Bytecode derives from the sources and is left out, so a rebuild changes nothing.
+    first = fingerprint_for(artifact, READINESS_A)
+    cache = artifact / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "app.cpython-313.pyc").write_bytes(b"rebuilt")
+    assert fingerprint_for(artifact, READINESS_A) == first
+    assert len(first) == 64
+    assert first.isalnum()  # SAM puts its first characters into the version's logical id
+
+
+def test_without_a_fingerprint_sam_still_versions_code_changes() -> None:
+    # A plain `sam deploy` (no make) keeps SAM's own behaviour: new code, new version.
+    assert version_ids(transformed(code_keys={"HealthFunction": "one"})) != version_ids(
+        transformed(code_keys={"HealthFunction": "two"})
+    )
+
+
+def test_the_fingerprint_covers_every_parameter_the_function_uses() -> None:
+    used = deploy.parameters_used_by(TEMPLATE, "HealthFunction")
+    variables = FUNCTION["Environment"]["Variables"].values()
+    from_environment = {value["Ref"] for value in variables if isinstance(value, dict) and "Ref" in value}
+    from_environment |= {
+        value["Fn::Join"][1]["Ref"] for value in variables if isinstance(value, dict) and "Fn::Join" in value
+    }
+    assert from_environment - {"AWS::StackName"} <= used
+    assert {"EnableSnapStart", "ReservedConcurrency"} <= used  # through the conditions
+    assert "VersionFingerprint" not in used
+
+
+def test_make_deploy_passes_samconfig_overrides_extra_ones_and_the_fingerprint(
+    artifact: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    recorder = tmp_path / "sam"
+    recorder.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n', encoding="utf-8")
+    recorder.chmod(0o755)
+    argv = ["--config-env", "dev", "--sam", str(recorder), "--artifact", str(artifact), "ReleaseId=a1b2c3d"]
+    assert deploy.main(argv) == 0
+    passed = capfd.readouterr().out.splitlines()  # what SAM CLI (here a recorder) was given
+    assert passed[:4] == ["deploy", "--config-env", "dev", "--parameter-overrides"]
+    assert {"LogRetentionInDays=14", "CanaryName=petsage-health-dev", "ReleaseId=a1b2c3d"} <= set(passed)
+    [fingerprint] = [arg.split("=", 1)[1] for arg in passed if arg.startswith("VersionFingerprint=")]
+    assert fingerprint == fingerprint_for(artifact, {**overrides("dev"), "ReleaseId": "a1b2c3d"})
+
+
+# --- superseded versions do not pile up ----------------------------------------------------------
+
+
+def test_superseded_versions_are_deleted() -> None:
+    assert FUNCTION["VersionDeletionPolicy"] == "Delete"
+    [version] = of_type(transformed(), "AWS::Lambda::Version").values()
+    assert version["DeletionPolicy"] == "Delete"
