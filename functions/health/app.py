@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from petsage_health import observability
+from petsage_health import observability, routes
 from petsage_health.health import liveness
 from petsage_health.invocation import InvocationKind, classify
 from petsage_health.observability import DIRECT_ROUTE, MALFORMED_ROUTE, logger, route_label
 from petsage_health.responses import error_proxy_response, with_standard_headers, without_body
-from petsage_health.routes import app, readiness_probe
+from petsage_health.routes import app
 
 
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     invocation = observability.begin(event, context)
     if invocation.cold_start:
         # Logged here, not at import: every line carries the request id of an invocation.
-        readiness_probe.log_configuration_problems()
+        routes.readiness_probe.log_configuration_problems()
     kind = classify(event)
     if kind.kind is InvocationKind.DIRECT:
         # `aws lambda invoke`, schedules and `sam local invoke --no-event` get the liveness

@@ -365,3 +365,50 @@ def test_the_liveness_path_imports_no_aws_sdk_machinery() -> None:
     )
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
     assert not {"boto3", "botocore.session", "botocore.client", "aws_xray_sdk"} & loaded, loaded
+
+
+# --- metrics per dependency ----------------------------------------------------------------
+
+
+def dependency_records(lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {line["dependency"]: line for line in lines if line.get("message") == "Dependency checked"}
+
+
+@mock_aws
+def test_each_executed_check_writes_its_latency_and_failure_metric_once(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, written: Callable[[], list[dict[str, Any]]]
+) -> None:
+    boto3.client("dynamodb").create_table(
+        TableName="pets",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    cached = ReadinessProbe(
+        ReadinessConfig.from_environment(
+            {"HEALTH_DYNAMODB_TABLES": "pets", "HEALTH_S3_BUCKETS": "missing-bucket", "HEALTH_CACHE_TTL_SECONDS": "60"}
+        ),
+        "petsage-test",
+    )
+    use_probe(monkeypatch, cached)
+    invoke(load_event("ready"))
+    invoke(load_event("ready"))  # answered from the cache: no check runs, no dependency line
+    lines = written()
+    by_check = dependency_records(lines)
+    assert set(by_check) == {"dynamodb/pets", "s3/missing-bucket"}
+    assert len([line for line in lines if line.get("message") == "Dependency checked"]) == 2
+    first_request = next(line for line in lines if line.get("message") == "Request answered")
+    for check, failures in (("dynamodb/pets", 0.0), ("s3/missing-bucket", 1.0)):
+        line = by_check[check]
+        [directive] = line["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "PetSage"
+        assert directive["Dimensions"] == [["deployment", "dependency", "service"]]
+        assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
+            "DependencyLatency": "Milliseconds",
+            "DependencyFailures": "Count",
+        }
+        assert line["DependencyFailures"] == [failures]
+        assert line["deployment"] == first_request["deployment"]
+        assert line["function_request_id"] == first_request["function_request_id"]
+        body = json.loads(invoke(load_event("ready"))["body"])
+        assert line["DependencyLatency"] == [body["checks"][f"{check}:responseTime"][0]["observedValue"]]

@@ -115,7 +115,8 @@ class ReadinessProbe:
         results: dict[Dependency, _Measurement] = {}
         for future, dependency in futures.items():
             measurement = self._outcome(future, dependency, started, deadline)
-            record_dependency(dependency.component_name, measurement.latency_ms, measurement.status is CheckStatus.FAIL)
+            latency_ms = round(measurement.latency_ms, 1)  # as observedValue shows it
+            record_dependency(dependency.component_name, latency_ms, measurement.status is CheckStatus.FAIL)
             results[dependency] = measurement
         return results
 
