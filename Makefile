@@ -38,7 +38,7 @@ define venv
 	@touch $(1)/.installed
 endef
 
-$(VENV)/.installed: requirements.txt functions/health/requirements.txt
+$(VENV)/.installed: requirements.txt
 	$(call venv,$(VENV),requirements.txt,the development tools and test libraries,about a minute)
 
 $(SAM_VENV)/.installed: tools/requirements-sam.txt
@@ -62,6 +62,7 @@ LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.
 .PHONY: lock
 lock: $(VENV)/.installed ## Re-resolve every requirements*.in into its hash-pinned lock (after editing a pin)
 	$(LOCK) --python-platform aarch64-manylinux2014 functions/health/requirements.in -o functions/health/requirements.txt
+	$(LOCK) --python-platform aarch64-manylinux2014 functions/pre_traffic_hook/requirements.in -o functions/pre_traffic_hook/requirements.txt
 	$(LOCK) --universal requirements.in -o requirements.txt
 	$(LOCK) --universal tools/requirements-sam.in -o tools/requirements-sam.txt
 	$(LOCK) --universal tools/requirements-checkov.in -o tools/requirements-checkov.txt
@@ -80,7 +81,7 @@ test: install lint build ## Lint, validate and build the template, then run ever
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, bandit, cfn-lint (+ serverless rules), checkov, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/health local_api scripts tests bench canary
+	$(VENV)/bin/mypy functions/health functions/pre_traffic_hook local_api scripts tests bench canary
 	$(VENV)/bin/bandit -r functions local_api scripts canary -q
 	$(VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	@# Skips are per resource, each with its reason, in template.yaml (Metadata: checkov: skip).
@@ -103,6 +104,10 @@ BUILD_FUNCTION = py=$$($(ROOT)/scripts/find-python313) && "$$py" $(ROOT)/scripts
 .PHONY: build-HealthFunction
 build-HealthFunction:
 	$(BUILD_FUNCTION) --function health "$(ARTIFACTS_DIR)"
+
+.PHONY: build-PreTrafficHookFunction
+build-PreTrafficHookFunction:
+	$(BUILD_FUNCTION) --function pre_traffic_hook "$(ARTIFACTS_DIR)"
 
 .PHONY: bench
 bench: $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, zip size vs. peers (RUNS=15; not in make test)

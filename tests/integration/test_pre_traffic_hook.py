@@ -1,13 +1,13 @@
-"""The pre-traffic hook end to end on loopback: an artifact laid out as the build lays it out, run unmodified
-in its own interpreter, reaching a fake Lambda Invoke API (answered by the real health handler, or a broken
-one) and a fake CodeDeploy only through the SDK's standard endpoint settings.
+"""The pre-traffic hook end to end on loopback: the artifact its build recipe makes, run unmodified in its
+own interpreter without site-packages (so boto3 and botocore's pruned models come from the artifact),
+reaching a fake Lambda Invoke API (answered by the real health handler, or a broken one) and a fake
+CodeDeploy only through the SDK's standard endpoint settings.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -101,11 +101,11 @@ class Run:
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The hook's code and the committed events/ beside it, as the build recipe lays the artifact out."""
-    root = tmp_path_factory.mktemp("PreTrafficHookFunction")
-    source = REPO_ROOT / "functions" / "pre_traffic_hook" / "pre_traffic_hook"
-    shutil.copytree(source, root / "pre_traffic_hook", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(EVENTS_DIR, root / "events")
+    """The hook as `make build-PreTrafficHookFunction` builds it, for this machine's architecture."""
+    root = tmp_path_factory.mktemp("hook") / "PreTrafficHookFunction"
+    build = [sys.executable, "scripts/build_function.py", "--function", "pre_traffic_hook", "--arch", "host", str(root)]
+    subprocess.run(build, cwd=REPO_ROOT, check=True, capture_output=True)
+    assert {path.name for path in (root / "events").iterdir()} == {path.name for path in EVENTS_DIR.glob("*.json")}
     return root
 
 
@@ -132,7 +132,7 @@ def run_hook(artifact: Path) -> Iterator[Callable[..., Run]]:
             **environ,
         }
         process = subprocess.run(
-            [sys.executable, "-I", str(RUNNER), str(artifact), json.dumps(HOOK_EVENT)],
+            [sys.executable, "-I", "-S", "-B", str(RUNNER), str(artifact), json.dumps(HOOK_EVENT)],
             env=env,
             capture_output=True,
             text=True,

@@ -48,7 +48,8 @@ def statements() -> Iterator[tuple[str, dict[str, Any]]]:
     for name, resource in all_resources().items():
         props = resource.get("Properties", {})
         documents = [props.get("PolicyDocument"), props.get("KeyPolicy"), props.get("AssumeRolePolicyDocument")]
-        documents += [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+        # IAM roles name their documents; SAM functions list the documents themselves.
+        documents += [policy.get("PolicyDocument", policy) for policy in props.get("Policies", [])]
         for document in filter(None, documents):
             for statement in document["Statement"]:
                 yield name, statement
@@ -174,22 +175,39 @@ def test_no_statement_allows_a_wildcard_action_beyond_the_documented_one() -> No
 # --- alarms --------------------------------------------------------------------------------
 
 EXPECTED_ALARMS = {
-    # (namespace, metric, statistic): the dimension that ties it to this stack
-    ("CloudWatchSynthetics", "SuccessPercent", "Average"): {"CanaryName": {"Ref": "HealthCanary"}},
-    ("AWS/Lambda", "Errors", "Sum"): {"FunctionName": {"Ref": "HealthFunction"}},
-    ("AWS/Lambda", "Throttles", "Sum"): {"FunctionName": {"Ref": "HealthFunction"}},
-    ("AWS/ApiGateway", "5xx", "Sum"): {"ApiId": {"Ref": "HttpApi"}},
-    ("AWS/ApiGateway", "Latency", "p99"): {"ApiId": {"Ref": "HttpApi"}},
+    # alarm: (namespace, metric, statistic, the dimensions that tie it to this stack)
+    "CanaryFailedAlarm": ("CloudWatchSynthetics", "SuccessPercent", "Average", {"CanaryName": {"Ref": "HealthCanary"}}),
+    "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", "Sum", {"FunctionName": {"Ref": "HealthFunction"}}),
+    "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", "Sum", {"FunctionName": {"Ref": "HealthFunction"}}),
+    "Api5xxAlarm": ("AWS/ApiGateway", "5xx", "Sum", {"ApiId": {"Ref": "HttpApi"}}),
+    "ApiLatencyP99Alarm": ("AWS/ApiGateway", "Latency", "p99", {"ApiId": {"Ref": "HttpApi"}}),
+    # The deploy gates (tests/unit/test_deploy_gate_template.py)
+    "NewVersionErrorsAlarm": (
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+        {
+            "FunctionName": {"Ref": "HealthFunction"},
+            "Resource": {"Fn::Sub": "${HealthFunction}:live"},
+            "ExecutedVersion": {"Fn::GetAtt": ["HealthFunction", "Version.Version"]},
+        },
+    ),
+    "CanaryLivenessFailedAlarm": (
+        "CloudWatchSynthetics",
+        "SuccessPercent",
+        "Minimum",
+        {"CanaryName": {"Ref": "HealthCanary"}, "StepName": "liveness"},
+    ),
 }
 
 
 def test_the_canary_api_and_function_each_have_their_alarm_on_this_stacks_resources() -> None:
     alarms = {}
-    for alarm in of_type("AWS::CloudWatch::Alarm").values():
+    for name, alarm in of_type("AWS::CloudWatch::Alarm").items():
         props = alarm["Properties"]
         statistic = props.get("Statistic", props.get("ExtendedStatistic"))
         dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
-        alarms[(props["Namespace"], props["MetricName"], statistic)] = dimensions
+        alarms[name] = (props["Namespace"], props["MetricName"], statistic, dimensions)
     assert alarms == EXPECTED_ALARMS
 
 
