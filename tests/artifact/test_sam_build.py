@@ -45,7 +45,7 @@ def test_compiled_dependencies_are_built_for_arm64_linux(artifact: Path) -> None
 
 def test_runtime_pins_are_what_was_installed(artifact: Path) -> None:
     pins = dict(
-        line.split("==")
+        line.split(" ", 1)[0].split("==")
         for line in (REPO_ROOT / "functions/health/requirements.txt").read_text().splitlines()
         if "==" in line
     )
@@ -54,6 +54,32 @@ def test_runtime_pins_are_what_was_installed(artifact: Path) -> None:
         name, version = path.name.removesuffix(".dist-info").split("-")
         installed[name.lower().replace("_", "-")] = version
     assert {name: installed.get(name) for name in pins} == pins
+
+
+HOOK_ARTIFACT = REPO_ROOT / ".aws-sam" / "build" / "PreTrafficHookFunction"
+
+
+def test_the_hook_ships_its_handler_the_committed_events_and_botocore_models_of_lambda_and_codedeploy_only() -> None:
+    if not (HOOK_ARTIFACT / "pre_traffic_hook" / "handler.py").is_file():
+        pytest.fail(f"no build artifact at {HOOK_ARTIFACT}: run `make build` (make test does) first")
+    shipped = {path.name for path in (HOOK_ARTIFACT / "events").iterdir()}
+    assert shipped == {path.name for path in (REPO_ROOT / "events").glob("*.json")}
+    models = {path.name for path in (HOOK_ARTIFACT / "botocore" / "data").iterdir() if path.is_dir()}
+    assert models == {"lambda", "codedeploy"}
+    assert (HOOK_ARTIFACT / "botocore" / "data" / "endpoints.json").is_file()
+    assert not list(HOOK_ARTIFACT.rglob("*.so")), "the hook's closure is pure Python"
+    sources = list(HOOK_ARTIFACT.rglob("*.py"))
+    assert all(Path(importlib.util.cache_from_source(str(source))).is_file() for source in sources)
+    pins = dict(
+        line.split(" ", 1)[0].split("==")
+        for line in (REPO_ROOT / "functions/pre_traffic_hook/requirements.txt").read_text().splitlines()
+        if "==" in line
+    )
+    installed = {}
+    for path in HOOK_ARTIFACT.glob("*.dist-info"):
+        name, version = path.name.removesuffix(".dist-info").split("-")
+        installed[name.lower().replace("_", "-")] = version
+    assert installed == pins
 
 
 def test_artifact_carries_no_tests_or_dev_tooling(artifact: Path) -> None:

@@ -44,10 +44,13 @@ def clean_copy(destination: Path) -> Path:
     return destination
 
 
-def build_like_sam_in_its_image(repo: Path, home: Path, artifacts: Path, scratch: Path, arch: str) -> str:
-    """`make build-HealthFunction` as SAM's container build runs it; returns what it printed."""
-    shutil.copytree(repo / "functions" / "health", scratch)  # SAM builds from a scratch copy of CodeUri
-    make = f"make --makefile {repo}/Makefile build-HealthFunction BUILD_ARCH={arch}"
+def build_like_sam_in_its_image(
+    repo: Path, home: Path, artifacts: Path, scratch: Path, arch: str, function: str = "HealthFunction"
+) -> str:
+    """`make build-<function>` as SAM's container build runs it; returns what it printed."""
+    code_uri = {"HealthFunction": "health", "PreTrafficHookFunction": "pre_traffic_hook"}[function]
+    shutil.copytree(repo / "functions" / code_uri, scratch)  # SAM builds from a scratch copy of CodeUri
+    make = f"make --makefile {repo}/Makefile build-{function} BUILD_ARCH={arch}"
     script = f"mount --bind -o ro {repo} {repo} && mount --bind -o ro {home} {home} && exec {make}"
     result = subprocess.run(
         ["/usr/bin/unshare", "--mount", "/bin/sh", "-c", script],
@@ -73,7 +76,7 @@ def test_the_bare_interpreter_is_bare() -> None:
     assert {package["name"] for package in json.loads(listed.stdout)} == {"pip"}
 
 
-def test_the_recipe_builds_with_only_cpython_313_pip_and_make_and_a_read_only_repo(tmp_path: Path) -> None:
+def test_the_recipes_build_with_only_cpython_313_pip_and_make_and_a_read_only_repo(tmp_path: Path) -> None:
     repo = clean_copy(tmp_path / "repo")
     home = tmp_path / "home"
     home.mkdir()
@@ -99,6 +102,13 @@ def test_the_recipe_builds_with_only_cpython_313_pip_and_make_and_a_read_only_re
     report = run_in_artifact(host, ["health"])
     assert json.loads(report["responses"]["health"]["body"]) == LIVENESS
     assert report["compiled"] == []
+
+    # sam build builds the pre-traffic hook the same way.
+    hook = tmp_path / "hook"
+    build_like_sam_in_its_image(repo, home, hook, tmp_path / "scratch-hook", "arm64", "PreTrafficHookFunction")
+    assert (hook / "pre_traffic_hook" / "__pycache__" / "handler.cpython-313.pyc").is_file()
+    assert (hook / "events" / "health.json").is_file()
+    assert list(home.iterdir()) == []
 
 
 def test_the_recipe_says_what_to_install_when_there_is_no_cpython_313(tmp_path: Path) -> None:
