@@ -11,7 +11,7 @@ from petsage_health import observability, routes
 from petsage_health.health import liveness
 from petsage_health.invocation import InvocationKind, classify
 from petsage_health.observability import DIRECT_ROUTE, MALFORMED_ROUTE, logger, route_label
-from petsage_health.responses import error_proxy_response, with_standard_headers, without_body
+from petsage_health.responses import error_proxy_response, negotiate_encoding, with_standard_headers, without_body
 from petsage_health.routes import app
 
 
@@ -39,6 +39,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - the last line of defence: logged in full, answered as a JSON 500
         logger.exception("Unhandled error while resolving the request")
         response = error_proxy_response(HTTPStatus.INTERNAL_SERVER_ERROR)
+    response = negotiate_encoding(response, (event.get("headers") or {}).get("accept-encoding"))
     if is_head:
         response = without_body(response)
     observability.record(invocation, route_label(event), int(response["statusCode"]))

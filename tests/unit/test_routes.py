@@ -95,6 +95,74 @@ def test_docs_are_plain_for_clients_without_gzip(invoke: Invoke) -> None:
     assert "SwaggerUIBundle" in response["body"]
 
 
+@pytest.mark.parametrize("name", ["docs", "openapi"])
+def test_both_documents_are_gzipped_for_clients_that_accept_it_and_vary_by_it(invoke: Invoke, name: str) -> None:
+    event = load_event(name)
+    event["headers"]["accept-encoding"] = "gzip"
+    response = invoke(event)
+    assert response["isBase64Encoded"] is True
+    assert response["headers"]["Content-Encoding"] == "gzip"
+    assert response["headers"]["Vary"] == "Accept-Encoding"
+    plain = load_event(name)
+    plain["headers"].pop("accept-encoding", None)
+    identity = invoke(plain)
+    assert identity["headers"]["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(body_bytes(response)).decode() == identity["body"]
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip", True),
+        ("GZIP", True),
+        ("deflate, gzip;q=0.5", True),
+        ("br;q=1.0, *;q=0.1", True),
+        ("x-gzip", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000", False),
+        ("*;q=0", False),
+        ("identity", False),
+        ("br, deflate", False),
+        ("gzip;q=bogus", False),
+        ("", False),
+    ],
+)
+def test_the_documents_honour_accept_encoding_weights(invoke: Invoke, accept_encoding: str, gzipped: bool) -> None:
+    event = load_event("openapi")
+    event["headers"]["accept-encoding"] = accept_encoding
+    response = invoke(event)
+    assert ("Content-Encoding" in response["headers"]) is gzipped
+    assert response["isBase64Encoded"] is gzipped
+
+
+def test_the_documents_are_compressed_once_and_then_served_from_memory(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from petsage_health import responses
+
+    responses._gzipped_base64.cache_clear()
+    calls: list[int] = []
+    compress = gzip.compress
+    monkeypatch.setattr(responses.gzip, "compress", lambda data, **kw: calls.append(len(data)) or compress(data, **kw))
+    first = invoke(load_event("docs"))
+    second = invoke(load_event("docs"))
+    assert first["body"] == second["body"]
+    assert len(calls) == 1
+
+
+def test_head_of_a_gzipped_document_has_its_headers_and_an_empty_plain_body(invoke: Invoke) -> None:
+    head = invoke(load_event("docs-head"))
+    assert head["headers"]["Content-Encoding"] == "gzip"
+    assert (head["body"], head["isBase64Encoded"]) == ("", False)
+
+
+def test_small_json_answers_are_never_content_coded(invoke: Invoke) -> None:
+    for name in ("health", "root", "ready", "not-found"):
+        response = invoke(load_event(name))
+        assert "Content-Encoding" not in response["headers"], name
+        assert response["isBase64Encoded"] is False, name
+
+
 def test_unknown_path_is_a_json_404(invoke: Invoke) -> None:
     response = invoke(load_event("not-found"))
     assert response["statusCode"] == 404

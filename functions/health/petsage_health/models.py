@@ -1,7 +1,8 @@
 """Pydantic models: the public response contract and the shape of the events we accept.
 
 Response models carry the descriptions and examples of the original contract, so the
-OpenAPI document and Swagger UI say the same thing the API does.
+OpenAPI document and Swagger UI say the same thing the API does. Models the liveness answer
+does not use build their validators on first use (`defer_build`), not at every cold start.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class HealthCheckResponse(BaseModel):
 class WelcomeResponse(BaseModel):
     """Greeting served at the API root, pointing people at the docs."""
 
+    model_config = ConfigDict(defer_build=True)
+
     message: str = Field(
         default=WELCOME_MESSAGE,
         description="A welcome message that says where the API documentation lives.",
@@ -53,7 +56,7 @@ class ErrorResponse(BaseModel):
     It never carries exception names, stack traces or request values: the API is public.
     """
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
     status_code: int = Field(description="The HTTP status code, repeated for clients that only see the body.")
     message: str = Field(description="What went wrong, in words safe to show a caller.")
@@ -110,7 +113,7 @@ class CheckStatus(StrEnum):
 
 
 class _DraftModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, defer_build=True)
 
 
 class CheckResult(_DraftModel):

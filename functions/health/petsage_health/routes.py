@@ -81,7 +81,8 @@ def check_readiness() -> Response[str]:
     return Response(status_code=status.value, content_type=HEALTH_JSON, body=report.model_dump_json())
 
 
-@app.get(docs.OPENAPI_PATH, include_in_schema=False, compress=True)
+# The documents vary by Accept-Encoding: the handler gzips them, once (responses.negotiate_encoding).
+@app.get(docs.OPENAPI_PATH, include_in_schema=False)
 def openapi_document() -> Response[str]:
     # Powertools compiles route rules into regular expressions, where the "." of
     # "/openapi.json" matches any character: only the exact path is the document.
@@ -90,7 +91,7 @@ def openapi_document() -> Response[str]:
     return _openapi_response()
 
 
-@app.get(docs.DOCS_PATH, include_in_schema=False, compress=True)
+@app.get(docs.DOCS_PATH, include_in_schema=False)
 def swagger_ui() -> Response[str]:
     # Swagger UI shows (and links) its spec as "/docs?format=json", as Powertools' own page does.
     if (app.current_event.query_string_parameters or {}).get("format") == "json":
