@@ -113,7 +113,9 @@ class CheckStatus(StrEnum):
 
 
 class _DraftModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, defer_build=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, defer_build=True
+    )
 
 
 class CheckResult(_DraftModel):
