@@ -143,7 +143,12 @@ def test_the_documents_are_compressed_once_and_then_served_from_memory(
     responses._gzipped_base64.cache_clear()
     calls: list[int] = []
     compress = gzip.compress
-    monkeypatch.setattr(responses.gzip, "compress", lambda data, **kw: calls.append(len(data)) or compress(data, **kw))
+
+    def counting_compress(data: bytes, **options: Any) -> bytes:
+        calls.append(len(data))
+        return compress(data, **options)
+
+    monkeypatch.setattr("petsage_health.responses.gzip.compress", counting_compress)
     first = invoke(load_event("docs"))
     second = invoke(load_event("docs"))
     assert first["body"] == second["body"]
