@@ -16,6 +16,16 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
+# Who a signed request is, locally: the signature itself is not verified (README, local API).
+LOCAL_IAM_IDENTITY: dict[str, Any] = {
+    "accessKey": "AKIALOCALDEVELOPER00",
+    "accountId": "123456789012",
+    "callerId": "AIDALOCALDEVELOPER00",
+    "cognitoIdentity": None,
+    "principalOrgId": None,
+    "userArn": "arn:aws:iam::123456789012:user/local-developer",
+    "userId": "AIDALOCALDEVELOPER00",
+}
 
 
 @dataclass
@@ -34,8 +44,12 @@ def build_event(
     source_ip: str,
     route_key: str,
     api_id: str = "local",
+    iam_identity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The event API Gateway would send for this request (payload format 2.0)."""
+    """The event API Gateway would send for this request (payload format 2.0).
+
+    `iam_identity` is what an AWS_IAM route's authorizer found (requestContext.authorizer.iam).
+    """
     raw_path, _, raw_query = target.partition("?")
     joined: dict[str, str] = {}
     cookies: list[str] = []
@@ -77,6 +91,8 @@ def build_event(
         },
         "isBase64Encoded": False,
     }
+    if iam_identity is not None:
+        event["requestContext"]["authorizer"] = {"iam": iam_identity}
     if cookies:
         event["cookies"] = cookies
     if query:

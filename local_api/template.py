@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ class FunctionSpec:
 class Route:
     method: str
     path: str
+    # "AWS_IAM" when API Gateway only lets SigV4-signed requests through (the event's Auth).
+    authorizer: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -54,8 +56,9 @@ def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
         )
         for event in properties.get("Events", {}).values():
             if event.get("Type") == "HttpApi":
-                route = Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"])
-                routes[route] = spec
+                props = event["Properties"]
+                authorizer = (props.get("Auth") or {}).get("Authorizer")
+                routes[Route(props["Method"].upper(), props["Path"], authorizer)] = spec
     return routes
 
 

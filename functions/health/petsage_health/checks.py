@@ -1,16 +1,24 @@
-"""Dependency checks: the cheapest AWS call that proves each resource is reachable and permitted.
+"""Dependency checks: the cheapest call that proves each dependency is reachable and permitted.
 
 boto3 is imported here, lazily, on the first readiness request: never on the liveness path,
-where its ~300 ms import would land on every cold start.
+where its ~300 ms import would land on every cold start. Downstream HTTP services are called
+with the standard library's http.client: a single GET, no redirects, no credentials, no
+cookies, a bounded read; urllib3 (boto3's) would add an import and a pool for one request.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import ssl
 import threading
+import time
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from petsage_health.config import Dependency
 from petsage_health.models import CheckStatus
 from petsage_health.observability import quiet_third_party_loggers
 
@@ -44,7 +52,54 @@ def _get_parameter(client: Any, name: str) -> CheckStatus:
 
 
 PROBES: dict[str, Probe] = {"dynamodb": _describe_table, "s3": _head_bucket, "ssm": _get_parameter}
-COMPONENT_TYPES = {"dynamodb": "datastore", "s3": "datastore", "ssm": "component"}
+COMPONENT_TYPES = {"dynamodb": "datastore", "s3": "datastore", "ssm": "component", "http": "system"}
+# A health endpoint's body is a status document: enough to drain it, never a download.
+HTTP_BODY_LIMIT = 4096
+USER_AGENT = "petsage-health-readiness"
+
+
+class HttpCheckError(Exception):
+    """A downstream answer that is not 2xx; the message is for the logs only."""
+
+
+def check(dependency: Dependency, clients: Clients, timeout_seconds: float) -> CheckStatus:
+    """Run one dependency's check; raises whatever stopped it (the caller makes that a fail)."""
+    if dependency.service == "http":
+        return _http_get(dependency.name, timeout_seconds)
+    return PROBES[dependency.service](clients.get(dependency.service), dependency.name)
+
+
+def _http_get(url: str, timeout_seconds: float) -> CheckStatus:
+    """GET the URL: 2xx is pass; a redirect, an error status or no answer in time fails."""
+    parts = urlsplit(url)
+    deadline = time.monotonic() + timeout_seconds
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=timeout_seconds, context=_tls_context()
+        )
+    else:  # plain http only for loopback hosts (config.http_endpoint)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout_seconds)
+    try:
+        connection.request("GET", parts.path or "/", headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
+        response = connection.getresponse()
+        received = 0
+        while received < HTTP_BODY_LIMIT and time.monotonic() < deadline:
+            chunk = response.read1(HTTP_BODY_LIMIT - received)
+            if not chunk:
+                break
+            received += len(chunk)
+    finally:
+        connection.close()
+    if not 200 <= response.status < 300:
+        raise HttpCheckError(f"HTTP {response.status} (redirects are not followed)")
+    return CheckStatus.PASS
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """Certificate and host name verification as the platform's defaults; made once, shared."""
+    return ssl.create_default_context()
 
 
 class Clients:

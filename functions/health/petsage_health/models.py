@@ -79,11 +79,18 @@ class HttpDescription(_EventModel):
     source_ip: str = ""
 
 
+class Authorizer(_EventModel):
+    """What API Gateway's authorizer established about the caller; `iam` for SigV4-signed requests."""
+
+    iam: dict[str, object] | None = None
+
+
 class RequestContext(_EventModel):
     http: HttpDescription
     request_id: str = ""
     # The resolver strips a named stage from the path (`requestContext["stage"]`, no default).
     stage: str
+    authorizer: Authorizer | None = None
 
 
 class HttpApiEvent(_EventModel):
@@ -121,26 +128,37 @@ class _DraftModel(BaseModel):
 class CheckResult(_DraftModel):
     """One measurement of one component, as the draft's `checks` entries describe it."""
 
-    component_id: str = Field(description="The resource checked: table, bucket or parameter name.")
-    component_type: str = Field(description="`datastore` or `component`, as the draft suggests.")
+    component_id: str = Field(description="The resource checked: table, bucket or parameter name, or URL.")
+    component_type: str = Field(description="`datastore`, `component` or `system`, as the draft suggests.")
     observed_value: float = Field(description="What was measured: the call's latency.")
     observed_unit: str = Field(default="ms", description="Unit of observedValue.")
     status: CheckStatus = Field(description="This component's status.")
     time: AwareDatetime = Field(description="When the measurement was taken (ISO 8601, UTC).")
 
 
-class ReadinessResponse(_DraftModel):
-    """Readiness of this deployment's dependencies, in `application/health+json`.
+class ReadinessSummary(_DraftModel):
+    """Readiness of this deployment, in `application/health+json`, for anyone: it names no resource.
 
     `status` comes first so that it lies within the first bytes of the body (Route 53 string
     matching reads only the first 5,120 bytes).
     """
 
-    status: CheckStatus = Field(description="pass or warn: ready (HTTP 200); fail: not ready (HTTP 503).")
+    status: CheckStatus = Field(
+        description="pass, or warn (a check was slow, or an optional dependency failed): ready, HTTP 200. "
+        "fail (a critical dependency failed, or the configuration is invalid): not ready, HTTP 503."
+    )
     version: str = Field(description="Public version of the service (the API version).")
     release_id: str = Field(description="The deployed release: the ReleaseId parameter or the function version.")
     service_id: str = Field(description="Which service answered.")
     description: str = Field(description="What this health resource reports on.")
+
+
+class ReadinessResponse(ReadinessSummary):
+    """The summary with every check: for IAM-authorized callers (on-call, the canary) only."""
+
     checks: dict[str, list[CheckResult]] = Field(
         description='Measurements keyed "{componentName}:{measurementName}", e.g. "dynamodb/pets:responseTime".',
     )
+
+    def summary(self) -> ReadinessSummary:
+        return ReadinessSummary.model_validate(self.model_dump(exclude={"checks"}))

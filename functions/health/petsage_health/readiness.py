@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from petsage_health.checks import COMPONENT_TYPES, PROBES, Clients
+from petsage_health.checks import COMPONENT_TYPES, PROBES, Clients, check
 from petsage_health.config import Dependency, ReadinessConfig
 from petsage_health.docs import API_VERSION
 from petsage_health.models import CheckResult, CheckStatus, ReadinessResponse
@@ -67,6 +67,8 @@ class ReadinessProbe:
         if remaining_seconds is not None:
             deadline = max(0.0, min(deadline, remaining_seconds - RESPONSE_MARGIN_SECONDS))
         checks: dict[str, list[CheckResult]] = {}
+        # What each result means for the whole: an optional dependency's failure is only a warning.
+        weights: set[CheckStatus] = set()
         for variable, count in self.config.invalid.items():
             checks[f"config/{variable}:validity"] = [
                 CheckResult(
@@ -78,6 +80,7 @@ class ReadinessProbe:
                     time=datetime.now(UTC),
                 )
             ]
+            weights.add(CheckStatus.FAIL)
         for dependency, measurement in self._run_checks(deadline).items():
             checks[f"{dependency.component_name}:{MEASUREMENT}"] = [
                 CheckResult(
@@ -88,8 +91,9 @@ class ReadinessProbe:
                     time=measurement.at,
                 )
             ]
-        statuses = {result.status for results in checks.values() for result in results}
-        overall = next((s for s in (CheckStatus.FAIL, CheckStatus.WARN) if s in statuses), CheckStatus.PASS)
+            failed_optional = dependency.optional and measurement.status is CheckStatus.FAIL
+            weights.add(CheckStatus.WARN if failed_optional else measurement.status)
+        overall = next((s for s in (CheckStatus.FAIL, CheckStatus.WARN) if s in weights), CheckStatus.PASS)
         return ReadinessResponse(
             status=overall,
             version=API_VERSION,
@@ -103,7 +107,7 @@ class ReadinessProbe:
         dependencies = self.config.dependencies
         if not dependencies:
             return {}
-        self._clients.prepare({dependency.service for dependency in dependencies})
+        self._clients.prepare({dependency.service for dependency in dependencies if dependency.service in PROBES})
         started = time.perf_counter()
         # One worker per check: a check queued behind others would time out without being tried.
         executor = ThreadPoolExecutor(max_workers=len(dependencies), thread_name_prefix="health")
@@ -126,7 +130,7 @@ class ReadinessProbe:
         started = time.perf_counter()
         error = None
         try:
-            status = PROBES[dependency.service](self._clients.get(dependency.service), dependency.name)
+            status = check(dependency, self._clients, deadline)
         except Exception as exc:  # noqa: BLE001 - whatever stops the call, the dependency is not ready
             status, error = CheckStatus.FAIL, f"{type(exc).__name__}: {exc}"
         latency = time.perf_counter() - started

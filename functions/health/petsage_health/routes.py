@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -10,7 +11,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import ResponseValid
 
 from petsage_health import docs
 from petsage_health.health import liveness
-from petsage_health.models import CheckStatus, ErrorResponse, HealthCheckResponse, ReadinessResponse, WelcomeResponse
+from petsage_health.models import (
+    CheckStatus,
+    ErrorResponse,
+    HealthCheckResponse,
+    ReadinessResponse,
+    ReadinessSummary,
+    WelcomeResponse,
+)
 from petsage_health.observability import logger
 from petsage_health.readiness import ReadinessProbe
 
@@ -23,6 +31,8 @@ app = APIGatewayHttpResolver(
 readiness_probe = ReadinessProbe.from_environment()
 
 HEALTH_JSON = "application/health+json"
+READINESS_PATH = "/api/v1/health/ready"
+READINESS_DETAILS_PATH = "/api/v1/health/ready/details"
 app.configure_openapi(title=docs.API_TITLE, version=docs.API_VERSION, description=docs.API_DESCRIPTION)
 
 
@@ -54,31 +64,67 @@ def perform_health_check() -> HealthCheckResponse:
     return liveness()
 
 
+READINESS_RESPONSES: dict[int, dict[str, Any]] = {
+    200: {"description": "Ready: every check passed, or some passed with a warning, or an optional one failed."},
+    503: {"description": "Not ready: a critical check failed, or the readiness configuration is invalid."},
+}
+
+
 @app.get(
-    "/api/v1/health/ready",
+    READINESS_PATH,
     tags=["System"],
     summary="Check Readiness of Dependencies",
     description="Checks that the dependencies this deployment is configured with are reachable and permitted, "
     "concurrently and each within its own timeout; results are reused for a few seconds. "
-    "Answers application/health+json: 200 for pass or warn, 503 for fail.",
+    "Answers application/health+json: 200 for pass or warn, 503 for fail. Names no resource: "
+    "the checks are in the IAM-authorized details.",
     responses={
-        200: {
-            "description": "Ready: every check passed, or some passed with a warning.",
-            "content": {HEALTH_JSON: {"model": ReadinessResponse}},
-        },
-        503: {
-            "description": "Not ready: at least one check failed.",
-            "content": {HEALTH_JSON: {"model": ReadinessResponse}},
-        },
+        status: {**answer, "content": {HEALTH_JSON: {"model": ReadinessSummary}}}
+        for status, answer in READINESS_RESPONSES.items()
     },
 )
 def check_readiness() -> Response[str]:
-    """Deep check for deploy pipelines and on-call; load balancers should probe liveness instead."""
+    """For deploy pipelines and the canary; load balancers should probe liveness instead."""
+    report = _readiness_report()
+    return _health_json(report.status, report.summary().model_dump_json())
+
+
+@app.get(
+    READINESS_DETAILS_PATH,
+    tags=["System"],
+    summary="Check Readiness, With Every Check",
+    description="The readiness answer with every check: component, type, latency, status, time. "
+    "For IAM-authorized callers only: sign the request with SigV4 (awscurl, the console, the "
+    "canary's role); unsigned requests are refused with 403.",
+    responses={
+        **{
+            status: {**answer, "content": {HEALTH_JSON: {"model": ReadinessResponse}}}
+            for status, answer in READINESS_RESPONSES.items()
+        },
+        403: {
+            "description": "Forbidden: the request was not signed by an IAM principal allowed to invoke it.",
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+        },
+    },
+)
+def check_readiness_details() -> Response[str]:
+    """On-call's view. API Gateway authorizes it (Auth: AWS_IAM); checked here too, should the
+    template ever lose that: an event without `requestContext.authorizer.iam` is refused."""
+    if not app.current_event.request_context.authorizer.iam.raw_event:
+        return error_response(HTTPStatus.FORBIDDEN)
+    report = _readiness_report()
+    return _health_json(report.status, report.model_dump_json())
+
+
+def _readiness_report() -> ReadinessResponse:
     context = app.lambda_context
     remaining = context.get_remaining_time_in_millis() / 1000 if context else None
-    report = readiness_probe.report(remaining)
-    status = HTTPStatus.SERVICE_UNAVAILABLE if report.status is CheckStatus.FAIL else HTTPStatus.OK
-    return Response(status_code=status.value, content_type=HEALTH_JSON, body=report.model_dump_json())
+    return readiness_probe.report(remaining)
+
+
+def _health_json(status: CheckStatus, body: str) -> Response[str]:
+    code = HTTPStatus.SERVICE_UNAVAILABLE if status is CheckStatus.FAIL else HTTPStatus.OK
+    return Response(status_code=code.value, content_type=HEALTH_JSON, body=body)
 
 
 # The documents vary by Accept-Encoding: the handler gzips them, once (responses.negotiate_encoding).
