@@ -47,13 +47,11 @@ $(SAM_VENV)/.installed: tools/requirements-sam.txt
 $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
 	$(call venv,$(CHECKOV_VENV),tools/requirements-checkov.txt,checkov,about 30 s)
 
-$(BENCH_VENV)/.installed: bench/requirements-runtime.txt
-	@test -x $(BENCH_VENV)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(BENCH_VENV); }
-	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-runtime.txt
-	@touch $@
+$(BENCH_VENV)/.installed: bench/requirements-tools.txt
+	$(call venv,$(BENCH_VENV),bench/requirements-tools.txt,the benchmark's plotting library,about 20 s)
 
 .PHONY: install
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## Create the virtual environments (CPython 3.13) from the hash-pinned lock files
+install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(BENCH_VENV)/.installed ## Create the virtual environments (CPython 3.13) from the hash-pinned lock files
 
 # uv resolves each requirements*.in into its lock with the whole closure and every file's hash;
 # the function's for Lambda's platform (CPython 3.13, arm64), the others for any platform.
@@ -66,6 +64,9 @@ lock: $(VENV)/.installed ## Re-resolve every requirements*.in into its hash-pinn
 	$(LOCK) --universal requirements.in -o requirements.txt
 	$(LOCK) --universal tools/requirements-sam.in -o tools/requirements-sam.txt
 	$(LOCK) --universal tools/requirements-checkov.in -o tools/requirements-checkov.txt
+	$(LOCK) --universal bench/requirements-tools.in -o bench/requirements-tools.txt
+	$(LOCK) --universal bench/requirements-lambda.in -o bench/requirements-lambda.txt
+	$(LOCK) --universal bench/requirements.in -o bench/requirements.txt
 
 # --- everyday -----------------------------------------------------------------------------
 
@@ -109,9 +110,16 @@ build-HealthFunction:
 build-PreTrafficHookFunction:
 	$(BUILD_FUNCTION) --function pre_traffic_hook "$(ARTIFACTS_DIR)"
 
+# The children get template.yaml's environment: scripts/template_functions.py reads it with
+# cfn-lint's loader in .venv (the bench venv has no YAML parser) and pipes it in. Progress goes
+# to stderr; stdout carries only the tables. The chart of the last run is kept in docs/.
 .PHONY: bench
-bench: $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, zip size vs. peers (RUNS=15; not in make test)
-	$(BENCH_VENV)/bin/python bench/bench.py --runs $(RUNS)
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, size vs. peers: table + bench-results/bench.svg (RUNS=15; not in make test)
+	@$(PY) -m scripts.template_functions | $(BENCH_VENV)/bin/python -m bench.bench --runs $(RUNS) --template-functions -
+	@mkdir -p docs
+	@cp bench-results/results.json docs/bench-results.json
+	@cp bench-results/bench.svg docs/bench.svg
+	@echo "bench: copied to docs/bench-results.json and docs/bench.svg" >&2
 
 .PHONY: fuzz
 fuzz: $(VENV)/.installed ## Fuzz the handler with random events: 10x make test's examples, a new seed each run

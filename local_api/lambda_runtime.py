@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import sys
@@ -48,12 +47,10 @@ class LocalFunction:
         module_name, _, function_name = spec.handler.rpartition(".")
         sys.path.insert(0, str(spec.code_dir))
         # What the function writes to stdout (JSON logs, EMF metrics) is its log stream, as in
-        # Lambda; it goes to stderr with the server's own log, keeping stdout for the banner.
-        # Powertools' Logger binds the stream at import, so the import is redirected too.
-        with contextlib.redirect_stdout(sys.stderr):
-            self._handler: Handler = getattr(importlib.import_module(module_name), function_name)
+        # Lambda: it stays on stdout; the local API writes its own lines to stderr.
+        self._handler: Handler = getattr(importlib.import_module(module_name), function_name)
 
     def invoke(self, event: Any) -> Any:
         # Lambda never runs two events at once in one environment; Powertools relies on it.
-        with self._lock, contextlib.redirect_stdout(sys.stderr):
+        with self._lock:
             return self._handler(event, LocalLambdaContext(function_name=self.spec.logical_id))

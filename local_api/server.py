@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import re
 import signal
@@ -63,37 +64,37 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         started = time.perf_counter()
-        reply, invoked = self._reply()
+        reply, matched = self._reply()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        via = "function" if invoked else "gateway"
         # The path is caller text: escape sequences and other control characters are shown, not played.
         path = self.path if self.path.isprintable() else ascii(self.path)
         # Logged before the reply is written, so a client that has its answer can rely on the line.
-        log.info("%s %s -> %d (%s, %.1f ms)", self.command, path, reply.status, via, elapsed_ms)
+        log.info("%s %s -> %d in %.1f ms (%s)", self.command, path, reply.status, elapsed_ms, matched)
         self._send(reply)
 
-    def _reply(self) -> tuple[HttpReply, bool]:
+    def _reply(self) -> tuple[HttpReply, str]:
+        """The reply, and which route answered it (or why the gateway did)."""
         lengths = set(self.headers.get_all("Content-Length") or ["0"])
         length = lengths.pop() if len(lengths) == 1 else ""
         if "Transfer-Encoding" in self.headers or not _CONTENT_LENGTH.fullmatch(length):
             # The body's end is unknown (none of our routes takes a chunked body), so the
             # connection closes: unread bytes must never be parsed as the next request.
             self.close_connection = True
-            return gateway_error(400, "Bad Request"), False
+            return gateway_error(400, "Bad Request"), "gateway 400: body length unknown"
         if int(length) > MAX_BODY_BYTES:
             self.close_connection = True
-            return gateway_error(413, "Request Entity Too Large"), False
+            return gateway_error(413, "Request Entity Too Large"), "gateway 413: body over 10 MB"
         body = self.rfile.read(int(length)) if int(length) else b""
         route = Route(self.command, self.path.partition("?")[0])
         function = self.server.routes.get(route)
         if function is None:
-            return gateway_error(404, "Not Found"), False
+            return gateway_error(404, "Not Found"), "no route: gateway 404"
         iam_identity = None
         if self.server.authorizers.get(route) == "AWS_IAM":
             # API Gateway refuses an unsigned request itself; locally any Authorization header
             # passes (the signature is not verified) and the local identity is handed on.
             if "Authorization" not in self.headers:
-                return gateway_error(403, "Forbidden"), False
+                return gateway_error(403, "Forbidden"), f"route {route}, unsigned: gateway 403"
             iam_identity = LOCAL_IAM_IDENTITY
         event = build_event(
             method=self.command,
@@ -105,10 +106,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             iam_identity=iam_identity,
         )
         try:
-            return to_reply(function.invoke(event)), True
+            return to_reply(function.invoke(event)), f"route {route}"
         except Exception:
             log.exception("The function raised; API Gateway answers 500")
-            return gateway_error(500, "Internal Server Error"), True
+            return gateway_error(500, "Internal Server Error"), f"route {route}; the function raised: gateway 500"
 
     def parse_request(self) -> bool:
         if not super().parse_request():
@@ -130,7 +131,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         status = HTTPStatus(code)
         self._send(gateway_error(status.value, status.phrase))
-        log.info("%r -> %d (gateway, http.server: %s)", self.requestline[:200], status.value, status.phrase)
+        log.info("%r -> %d (no route: http.server rejected the request: %s)", self.requestline[:200], status.value,
+                 status.phrase)  # fmt: skip
 
     def _send(self, reply: HttpReply) -> None:
         self.send_response(reply.status)
@@ -154,18 +156,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=3000, help="port to listen on; 0 picks a free one")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s local_api %(message)s", stream=sys.stderr)
+    # Two streams, as on Lambda: stdout is the function's log stream (its JSON log lines and EMF
+    # metrics, what CloudWatch shows), a line at a time; stderr is this server's own lines.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
+    line_format = "%(asctime)s.%(msecs)03d local_api %(message)s"
+    logging.basicConfig(level=logging.INFO, format=line_format, datefmt="%H:%M:%S", stream=sys.stderr)
 
     server = LocalHttpApi((args.host, args.port))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
-    print(f"PetSage local API serving at {server.url} (Ctrl-C stops)", flush=True)
+    print(f"PetSage local API serving at {server.url} (Ctrl-C stops)", file=sys.stderr, flush=True)
     for route in sorted(server.routes, key=lambda r: (r.path, r.method)):
-        print(f"  {route.method:<5} {server.url}{route.path}", flush=True)
+        print(f"  {route.method:<5} {server.url}{route.path}", file=sys.stderr, flush=True)
+    print("The function's log lines (JSON) go to stdout; this server's lines to stderr.", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
-        print("PetSage local API stopped", flush=True)
+        print("PetSage local API stopped", file=sys.stderr, flush=True)
     return 0

@@ -39,27 +39,41 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     return template
 
 
-def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
-    """Every explicit HttpApi route in the template, with the function it invokes."""
+def function_specs(template: dict[str, Any]) -> dict[str, FunctionSpec]:
+    """Every function in the template by logical id, whether or not the HTTP API routes to it."""
     parameters = template.get("Parameters", {})
-    routes: dict[Route, FunctionSpec] = {}
-    for logical_id, resource in template.get("Resources", {}).items():
-        # Fn::ForEach blocks (AWS::LanguageExtensions) hold lists, never functions with routes.
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        properties = resource.get("Properties", {})
-        spec = FunctionSpec(
+    return {
+        logical_id: FunctionSpec(
             logical_id=logical_id,
             code_dir=REPO_ROOT / properties["CodeUri"],
             handler=properties["Handler"],
             environment=_environment(properties, parameters),
         )
+        for logical_id, properties in _serverless_functions(template)
+    }
+
+
+def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
+    """Every explicit HttpApi route in the template, with the function it invokes."""
+    specs = function_specs(template)
+    routes: dict[Route, FunctionSpec] = {}
+    for logical_id, properties in _serverless_functions(template):
         for event in properties.get("Events", {}).values():
             if event.get("Type") == "HttpApi":
                 props = event["Properties"]
                 authorizer = (props.get("Auth") or {}).get("Authorizer")
-                routes[Route(props["Method"].upper(), props["Path"], authorizer)] = spec
+                routes[Route(props["Method"].upper(), props["Path"], authorizer)] = specs[logical_id]
     return routes
+
+
+def _serverless_functions(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(logical id, properties) of each AWS::Serverless::Function."""
+    return [
+        (logical_id, resource.get("Properties", {}))
+        for logical_id, resource in template.get("Resources", {}).items()
+        # Fn::ForEach blocks (AWS::LanguageExtensions) hold lists, never functions.
+        if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function"
+    ]
 
 
 def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:

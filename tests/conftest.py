@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from local_api.lambda_runtime import LocalLambdaContext
+from tests import pytest_progress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
@@ -20,6 +21,10 @@ EVENTS_DIR = REPO_ROOT / "events"
 def load_event(name: str) -> Any:
     """A fresh copy of events/<name>.json, so a test may change it freely."""
     return copy.deepcopy(json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8")))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    pytest_progress.attach(config)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -21,8 +21,10 @@ from tests.adversarial.contract import (
 )
 from tests.adversarial.strategies import http_events, json_values, mutated_http_events
 from tests.conftest import load_event
+from tests.pytest_progress import count_examples
 
 Invoke = Callable[[Any], Any]
+Test = TypeVar("Test", bound=Callable[..., None])
 
 # `make test` (profile "test"); `make fuzz` multiplies these through the "fuzz" profile.
 HTTP_EXAMPLES = 10_000
@@ -58,9 +60,18 @@ def trusted_bodies() -> set[bytes]:
     return bodies
 
 
-def _scale(examples: int) -> settings:
-    profile = settings.get_current_profile_name()
-    return settings(max_examples=examples * (10 if profile == "fuzz" else 1))
+def _scale(examples: int) -> Callable[[Test], Test]:
+    """`examples` per test; ten times as many under `make fuzz`, counted there on a progress line."""
+    fuzzing = settings.get_current_profile_name() == "fuzz"
+    total = examples * (10 if fuzzing else 1)
+
+    def apply(test: Test) -> Test:
+        test = settings(max_examples=total)(test)
+        if fuzzing:
+            count_examples(test, "fuzz", total)
+        return test
+
+    return apply
 
 
 @_scale(HTTP_EXAMPLES)

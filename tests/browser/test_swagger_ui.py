@@ -7,8 +7,6 @@ test skips, saying so, when no Chromium is installed; in CI (CI=true) that is a 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,39 +14,19 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Route, expect, sync_playwright
 
+from tests.chromium import FLAGS, require_chromium
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import LocalApi
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = REPO_ROOT / "test-artifacts" / "docs.png"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-def find_chromium() -> str | None:
-    candidates = [os.environ.get("PETSAGE_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"]
-    return next((path for path in candidates if path and Path(path).is_file()), None)
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = find_chromium()
-    if path is None:
-        message = (
-            "no Chromium found (PETSAGE_CHROMIUM, `chromium` on PATH, /usr/bin/chromium); `apt-get install chromium`"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the browser test: {message}")
-        pytest.skip(message)
-    return path
+    return require_chromium()
 
 
 @pytest.fixture
@@ -68,7 +46,7 @@ def browser(chromium: str, tmp_path: Path) -> Iterator[tuple[BrowserContext, lis
             user_data_dir=tmp_path / "chromium-profile",
             executable_path=chromium,
             headless=True,
-            args=CHROMIUM_FLAGS,
+            args=FLAGS,
             timeout=60_000,
         )
         context.route("**/*", loopback_only)

@@ -28,17 +28,27 @@ class HttpResult:
 
 @dataclass
 class LocalApi:
+    """The running server: stdout is the function's log stream (JSON lines), stderr the server's own lines."""
+
     host: str
     port: int
     process: subprocess.Popen[str]
+    stdout_lines: list[str] = field(default_factory=list)
     stderr_lines: list[str] = field(default_factory=list)
-    _drain: threading.Thread | None = None
+    _drains: list[threading.Thread] = field(default_factory=list)
 
-    def drain_stderr(self) -> None:
-        """Read the log as it comes: an unread pipe fills up (64 KiB) and blocks the server."""
+    def drain(self) -> None:
+        """Read both streams as they come: an unread pipe fills up (64 KiB) and blocks the server."""
+        assert self.process.stdout is not None
         assert self.process.stderr is not None
-        self._drain = threading.Thread(target=self.stderr_lines.extend, args=(self.process.stderr,), daemon=True)
-        self._drain.start()
+        for stream, lines in ((self.process.stdout, self.stdout_lines), (self.process.stderr, self.stderr_lines)):
+            thread = threading.Thread(target=lines.extend, args=(stream,), daemon=True)
+            thread.start()
+            self._drains.append(thread)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self.stdout_lines)
 
     @property
     def stderr(self) -> str:
@@ -66,26 +76,24 @@ def start_local_api() -> LocalApi:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None
-    banner = process.stdout.readline()
+    assert process.stderr is not None
+    banner = process.stderr.readline()
     match = re.search(r"http://(127\.0\.0\.1):(\d+)", banner)
     if not match:
         process.kill()
         pytest.fail(f"local API did not start: {banner!r} {process.communicate()}")
-    api = LocalApi(match.group(1), int(match.group(2)), process)
-    api.drain_stderr()
+    api = LocalApi(match.group(1), int(match.group(2)), process, stderr_lines=[banner])
+    api.drain()
     return api
 
 
 def stop_local_api(api: LocalApi) -> tuple[int, str, str]:
-    """Ctrl-C, as a person stops `make run`; returns exit code, remaining stdout and stderr."""
+    """Ctrl-C, as a person stops `make run`; returns the exit code, all of stdout and all of stderr."""
     api.process.send_signal(signal.SIGINT)
     api.process.wait(timeout=10)
-    assert api.process.stdout is not None
-    stdout = api.process.stdout.read()
-    if api._drain is not None:
-        api._drain.join(timeout=10)
-    return api.process.returncode, stdout, api.stderr
+    for thread in api._drains:
+        thread.join(timeout=10)
+    return api.process.returncode, api.stdout, api.stderr
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 
@@ -86,11 +87,25 @@ def test_query_strings_and_cookies_do_not_change_the_answer(local_api: LocalApi)
 
 def test_a_line_is_logged_per_request_and_ctrl_c_stops_cleanly() -> None:
     api = start_local_api()
-    api.request("GET", "/api/v1/health")
+    api.request("GET", "/api/v1/health?probe=1")
     api.request("TRACE", "/")
     code, stdout, stderr = stop_local_api(api)
     assert code == 0
-    assert "stopped" in stdout
-    assert "GET /api/v1/health -> 200 (function" in stderr
-    assert "TRACE / -> 404 (gateway" in stderr
-    assert "Traceback" not in stderr
+    assert "stopped" in stderr
+    assert re.search(r"GET /api/v1/health\?probe=1 -> 200 in \d+\.\d ms \(route GET /api/v1/health\)$", stderr, re.M)
+    assert re.search(r"TRACE / -> 404 in \d+\.\d ms \(no route: gateway 404\)$", stderr, re.M)
+    assert "Traceback" not in stdout + stderr
+
+
+def test_the_functions_json_log_lines_go_to_stdout_and_the_servers_own_lines_to_stderr() -> None:
+    """As on Lambda, stdout is the function's log stream: `make run 2>/dev/null` shows only it."""
+    api = start_local_api()
+    api.request("GET", "/api/v1/health")
+    api.request("DELETE", "/api/v1/health")
+    _, stdout, stderr = stop_local_api(api)
+    function_lines = [json.loads(line) for line in stdout.splitlines()]
+    answered = [line for line in function_lines if line.get("message") == "Request answered"]
+    assert [(line["route"], line["status"]) for line in answered] == [("GET /api/v1/health", 200)]
+    assert stderr.startswith("PetSage local API serving at http://127.0.0.1:")
+    assert "DELETE /api/v1/health -> 404" in stderr
+    assert not any(line.lstrip().startswith("{") for line in stderr.splitlines()), "no JSON on the server's stream"

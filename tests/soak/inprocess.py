@@ -4,6 +4,8 @@ Run by tests/soak/test_soak.py in a subprocess of its own: pytest keeps every lo
 captures, which would be the leak this measures. Usage:
 
     python -m tests.soak.inprocess INVOCATIONS REPORT.json
+
+It writes `progress N` to stderr after every hundredth of the invocations, for the test to show.
 """
 
 from __future__ import annotations
@@ -110,7 +112,11 @@ def soak(invocations: int) -> SoakReport:
     first_answers: dict[str, str] = {}
     previous_marker = ""
     warmup = min(2_000, invocations // 5)
+    progress_every = max(1, invocations // 100)
     for index in range(invocations):
+        if index and index % progress_every == 0:
+            sys.stderr.write(f"progress {index}\n")
+            sys.stderr.flush()
         if index == warmup:
             gc.collect()
             report.rss_after_warmup = rss_bytes()

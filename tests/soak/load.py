@@ -6,6 +6,7 @@ import http.client
 import itertools
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from local_api.template import http_api_routes, load_template
@@ -26,8 +27,18 @@ def request_mix() -> list[tuple[str, str, int]]:
     return [*mix, ("GET", "/api/v1/nothing-here", 404), ("TRACE", "/api/v1/health", 404)]
 
 
-def hammer(host: str, port: int, requests: int, concurrency: int, timeout_s: float = 10.0) -> LoadResult:
-    """Send `requests` requests from `concurrency` threads, each on its own keep-alive connection."""
+def hammer(
+    host: str,
+    port: int,
+    requests: int,
+    concurrency: int,
+    timeout_s: float = 10.0,
+    on_sent: Callable[[int], None] | None = None,
+) -> LoadResult:
+    """Send `requests` requests from `concurrency` threads, each on its own keep-alive connection.
+
+    `on_sent` is told the running count (under the lock, so in order) for a progress line.
+    """
     mix = request_mix()
     counter = itertools.count()
     result = LoadResult()
@@ -58,6 +69,8 @@ def hammer(host: str, port: int, requests: int, concurrency: int, timeout_s: flo
                     result.statuses[outcome] += 1
                     if problem:
                         result.errors.append(problem)
+                    if on_sent is not None:
+                        on_sent(result.sent)
         finally:
             connection.close()
 

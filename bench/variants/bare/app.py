@@ -1,12 +1,12 @@
-"""The floor: a handler that answers the liveness contract with json.dumps and nothing else."""
+"""The floor: a handler that answers the liveness contract with json.dumps and imports nothing else.
 
-from __future__ import annotations
+No `from __future__` and no `typing`: the floor's process imports only `json` (bench/coldstart.py).
+"""
 
 import json
-from typing import Any
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: object, context: object) -> dict[str, object]:
     return {
         "statusCode": 200,
         "headers": {"Content-Type": "application/json"},
