@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import ResponseValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from petsage_health import docs
 from petsage_health.health import liveness
@@ -64,10 +64,18 @@ def perform_health_check() -> HealthCheckResponse:
     return liveness()
 
 
-READINESS_RESPONSES: dict[int, dict[str, Any]] = {
-    200: {"description": "Ready: every check passed, or some passed with a warning, or an optional one failed."},
-    503: {"description": "Not ready: a critical check failed, or the readiness configuration is invalid."},
-}
+def _readiness_responses(model: type[ReadinessSummary]) -> dict[int, OpenAPIResponse]:
+    """Both readiness routes answer the draft's media type, 200 when ready and 503 when not."""
+    return {
+        200: {
+            "description": "Ready: every check passed, or some passed with a warning, or an optional one failed.",
+            "content": {HEALTH_JSON: {"model": model}},
+        },
+        503: {
+            "description": "Not ready: a critical check failed, or the readiness configuration is invalid.",
+            "content": {HEALTH_JSON: {"model": model}},
+        },
+    }
 
 
 @app.get(
@@ -78,10 +86,7 @@ READINESS_RESPONSES: dict[int, dict[str, Any]] = {
     "concurrently and each within its own timeout; results are reused for a few seconds. "
     "Answers application/health+json: 200 for pass or warn, 503 for fail. Names no resource: "
     "the checks are in the IAM-authorized details.",
-    responses={
-        status: {**answer, "content": {HEALTH_JSON: {"model": ReadinessSummary}}}
-        for status, answer in READINESS_RESPONSES.items()
-    },
+    responses=_readiness_responses(ReadinessSummary),
 )
 def check_readiness() -> Response[str]:
     """For deploy pipelines and the canary; load balancers should probe liveness instead."""
@@ -97,10 +102,7 @@ def check_readiness() -> Response[str]:
     "For IAM-authorized callers only: sign the request with SigV4 (awscurl, the console, the "
     "canary's role); unsigned requests are refused with 403.",
     responses={
-        **{
-            status: {**answer, "content": {HEALTH_JSON: {"model": ReadinessResponse}}}
-            for status, answer in READINESS_RESPONSES.items()
-        },
+        **_readiness_responses(ReadinessResponse),
         403: {
             "description": "Forbidden: the request was not signed by an IAM principal allowed to invoke it.",
             "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
