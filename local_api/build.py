@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_api.template import REPO_ROOT, FunctionSpec
+from scripts.build_function import EVENTS, RECIPES
 
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_function.py"
-HEALTH_FUNCTION = REPO_ROOT / "functions" / "health"
-EVENTS = REPO_ROOT / "events"
 OUT = "{out}"  # stands for the build's output directory in a recipe's command
 
 
@@ -37,17 +36,20 @@ class Recipe:
 def recipe(function: FunctionSpec) -> Recipe:
     """How `function` is built for this host: the one place that knows each function's recipe.
 
-    The health function is built by scripts/build_function.py, which traces events/ to decide
-    what to precompile. A function without dependencies is its code directory, copied (what
-    `sam build` does for it too).
+    A function of scripts/build_function.py's (its source directory is the function's code)
+    is built by it, as `sam build` builds it, for this machine: that build installs the locked
+    wheels and traces or ships events/. A function without dependencies is its code directory,
+    copied (what `sam build` does for it too).
     """
-    if function.code_dir.resolve() == HEALTH_FUNCTION:
-        command = (sys.executable, str(BUILD_SCRIPT), "--arch", "host", OUT)
-        return Recipe(command, (function.code_dir, BUILD_SCRIPT, EVENTS))
-    if (function.code_dir / "requirements.txt").exists():
+    code = function.code_dir.resolve()
+    for name, build in RECIPES.items():
+        if build.source.resolve() == code:
+            command = (sys.executable, str(BUILD_SCRIPT), "--function", name, "--arch", "host", OUT)
+            return Recipe(command, (build.source, BUILD_SCRIPT, EVENTS))
+    if (code / "requirements.txt").exists():
         raise BuildError(
             f"{function.logical_id}: no host build recipe for {function.code_dir}, which has dependencies "
-            "(requirements.txt): add one to local_api/build.py's recipe()"
+            "(requirements.txt): add it to scripts/build_function.py's RECIPES, or one to local_api/build.py's recipe()"
         )
     return Recipe(None, (function.code_dir,))
 

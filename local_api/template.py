@@ -10,6 +10,14 @@ from cfnlint.decode import cfn_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+# What `sam local` substitutes for the pseudo parameters (samcli's IntrinsicsSymbolTable).
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::StackName": "local",
+    "AWS::URLSuffix": "localhost",
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,8 @@ def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
 
 
 def _environment(variables: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
-    """Literal variables as written; parameters (`!Ref`, `!Join` of a list) as their defaults.
+    """Literal variables as written; parameters (`!Ref`, `!Join` of a list) as their defaults,
+    pseudo parameters (`!Ref AWS::StackName`) as `sam local` has them.
 
     Anything else is left unset, so the function falls back to its own default; variables
     already in the shell win, e.g. `HEALTH_S3_BUCKETS=my-bucket make run`.
@@ -108,6 +117,8 @@ def _resolve(value: Any, parameters: dict[str, Any]) -> str | None:
         return str(value)
     if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
         return str(parameters[value["Ref"]].get("Default", ""))
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in PSEUDO_PARAMETERS:
+        return PSEUDO_PARAMETERS[value["Ref"]]
     if isinstance(value, dict) and set(value) == {"Fn::Join"}:
         separator, items = value["Fn::Join"]
         if isinstance(items, dict):  # !Join [",", !Ref SomeCommaDelimitedList]

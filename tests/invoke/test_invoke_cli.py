@@ -111,9 +111,8 @@ def test_make_invoke_prints_the_liveness_response_and_the_functions_json_log(bui
     [answer] = run.answers  # stdout holds the response and nothing else
     assert (answer["statusCode"], json.loads(answer["body"])) == (200, LIVENESS)
     request_id = REPORT.fullmatch(run.reports[0])["id"]  # type: ignore[index]
-    log = [json.loads(line) for line in run.function_log()]
-    answered = [record for record in log if record.get("message") == "Request answered"]
-    assert [(record["status"], record["function_request_id"]) for record in answered] == [(200, request_id)]
+    [record] = [json.loads(line) for line in run.function_log()]  # one JSON record per invocation
+    assert (record["message"], record["status"], record["function_request_id"]) == ("Request answered", 200, request_id)
     assert "Init Duration: " in run.reports[0], "a fresh process: the invocation is cold"
 
 

@@ -47,6 +47,7 @@ def test_parameters_resolve_to_their_defaults_and_globals_apply() -> None:
                             "TABLES": {"Fn::Join": ["|", {"Ref": "Tables"}]},
                             "PAIR": {"Fn::Join": ["-", ["a", {"Ref": "Memory"}]]},
                             "STAGE": {"Ref": "Stage"},
+                            "STACK": {"Ref": "AWS::StackName"},
                             "ARN": {"Fn::GetAtt": ["Table", "Arn"]},
                             "LEVEL": "DEBUG",
                             "ENABLED": True,
@@ -67,6 +68,7 @@ def test_parameters_resolve_to_their_defaults_and_globals_apply() -> None:
         "TABLES": "pets|owners",
         "PAIR": "a-512",
         "STAGE": "",
+        "STACK": "local",
         "ENABLED": "true",
     }, "a value only a deployed stack knows (GetAtt) stays unset"
     assert (specs["Second"].memory_size, specs["Second"].log_format) == (FunctionSpec.memory_size, "Text")
@@ -75,21 +77,26 @@ def test_parameters_resolve_to_their_defaults_and_globals_apply() -> None:
 # --- when a build is made again -----------------------------------------------------------------
 
 
-def test_the_health_function_is_built_by_the_build_script_from_its_code_and_the_events() -> None:
-    how = recipe(functions(TEMPLATE)["HealthFunction"])
+@pytest.mark.parametrize(
+    ("code", "handler", "name"),
+    [
+        ("functions/health", "app.lambda_handler", "health"),
+        ("functions/pre_traffic_hook", "pre_traffic_hook.handler.lambda_handler", "pre_traffic_hook"),
+    ],
+)
+def test_the_build_scripts_functions_are_built_by_it_from_their_code_and_the_events(
+    code: str, handler: str, name: str
+) -> None:
+    how = recipe(FunctionSpec("Function", REPO_ROOT / code, handler, {}))
     assert how.command is not None
-    assert "scripts/build_function.py" in " ".join(how.command)
-    assert list(how.command[2:4]) == ["--arch", "host"]
-    assert set(how.inputs) == {
-        REPO_ROOT / "functions/health/",
-        REPO_ROOT / "scripts/build_function.py",
-        REPO_ROOT / "events",
-    }
+    assert how.command[1] == str(REPO_ROOT / "scripts" / "build_function.py")
+    assert list(how.command[2:]) == ["--function", name, "--arch", "host", "{out}"]
+    assert set(how.inputs) == {REPO_ROOT / code, REPO_ROOT / "scripts/build_function.py", REPO_ROOT / "events"}
 
 
 def test_a_function_with_dependencies_and_no_recipe_is_refused(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("requests==2.32.3\n")
-    with pytest.raises(BuildError, match=r"Other: no host build recipe for .* add one to local_api/build.py"):
+    with pytest.raises(BuildError, match=r"Other: no host build recipe for .* RECIPES, or one to local_api/build.py"):
         recipe(FunctionSpec("Other", tmp_path, "app.handler", {}))
 
 
