@@ -74,6 +74,14 @@ lock: $(VENV)/.installed ## Re-resolve every requirements*.in into its hash-pinn
 run: $(VENV)/.installed ## Serve the API at http://127.0.0.1:$(PORT) without Docker
 	$(PY) -m local_api --port $(PORT)
 
+# make invoke EVENT=events/health.json [FUNCTION=LogicalId] [ENV="KEY=VALUE ..."] [ENV_VARS=env.json]
+# [REPEAT=3]: EVENT=- reads standard input, no EVENT sends {}. Only the response is on stdout.
+.PHONY: invoke
+invoke: $(VENV)/.installed ## Run the built function once under AWS's runtime client, like sam local invoke
+	@$(PY) -m local_api.invoke $(if $(EVENT),--event '$(EVENT)') $(if $(FUNCTION),--function '$(FUNCTION)') \
+		$(foreach assignment,$(ENV),--env '$(assignment)') $(if $(ENV_VARS),--env-vars '$(ENV_VARS)') \
+		$(if $(REPEAT),--repeat '$(REPEAT)') $(if $(INVOKE_BUILD_DIR),--build-dir '$(INVOKE_BUILD_DIR)')
+
 .PHONY: test
 test: install lint build ## Lint, validate and build the template, then run every test
 	$(PY) -m pytest

@@ -1,4 +1,4 @@
-"""What template.yaml says about the HTTP API: its routes and the functions behind them."""
+"""What template.yaml says about the functions and the HTTP API routes in front of them."""
 
 from __future__ import annotations
 
@@ -10,16 +10,29 @@ from cfnlint.decode import cfn_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+# What `sam local` substitutes for the pseudo parameters (samcli's IntrinsicsSymbolTable).
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::StackName": "local",
+    "AWS::URLSuffix": "localhost",
+}
 
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """How to load one function in-process, as the Lambda runtime would."""
+    """One function as the template configures it; unset properties take Lambda's defaults."""
 
     logical_id: str
     code_dir: Path
     handler: str  # "module.function"
     environment: dict[str, str]
+    runtime: str = "python3.13"
+    memory_size: int = 128  # MB
+    timeout: float = 3  # seconds
+    log_format: str = "Text"  # LoggingConfig.LogFormat
+    application_log_level: str | None = None  # LoggingConfig.ApplicationLogLevel
 
 
 @dataclass(frozen=True)
@@ -39,26 +52,44 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     return template
 
 
-def function_specs(template: dict[str, Any]) -> dict[str, FunctionSpec]:
-    """Every function in the template by logical id, whether or not the HTTP API routes to it."""
+def functions(template: dict[str, Any], base_dir: Path = REPO_ROOT) -> dict[str, FunctionSpec]:
+    """Every AWS::Serverless::Function, in template order, with Globals.Function applied.
+
+    `base_dir` is the template's directory, which CodeUri is relative to.
+    """
     parameters = template.get("Parameters", {})
-    return {
-        logical_id: FunctionSpec(
+    defaults = template.get("Globals", {}).get("Function", {})
+    specs: dict[str, FunctionSpec] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        # Fn::ForEach blocks (AWS::LanguageExtensions) hold lists, never functions.
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = {**defaults, **resource.get("Properties", {})}
+        variables = {
+            **defaults.get("Environment", {}).get("Variables", {}),
+            **properties.get("Environment", {}).get("Variables", {}),
+        }
+        logging_config = properties.get("LoggingConfig", {})
+        specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
-            code_dir=REPO_ROOT / properties["CodeUri"],
+            code_dir=base_dir / properties["CodeUri"],
             handler=properties["Handler"],
-            environment=_environment(properties, parameters),
+            environment=_environment(variables, parameters),
+            runtime=str(properties.get("Runtime", FunctionSpec.runtime)),
+            memory_size=int(_resolve(properties.get("MemorySize"), parameters) or FunctionSpec.memory_size),
+            timeout=float(_resolve(properties.get("Timeout"), parameters) or FunctionSpec.timeout),
+            log_format=_resolve(logging_config.get("LogFormat"), parameters) or FunctionSpec.log_format,
+            application_log_level=_resolve(logging_config.get("ApplicationLogLevel"), parameters),
         )
-        for logical_id, properties in _serverless_functions(template)
-    }
+    return specs
 
 
 def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
     """Every explicit HttpApi route in the template, with the function it invokes."""
-    specs = function_specs(template)
+    specs = functions(template)
     routes: dict[Route, FunctionSpec] = {}
-    for logical_id, properties in _serverless_functions(template):
-        for event in properties.get("Events", {}).values():
+    for logical_id, spec in specs.items():
+        for event in template["Resources"][logical_id].get("Properties", {}).get("Events", {}).values():
             if event.get("Type") == "HttpApi":
                 props = event["Properties"]
                 authorizer = (props.get("Auth") or {}).get("Authorizer")
@@ -66,27 +97,36 @@ def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
     return routes
 
 
-def _serverless_functions(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(logical id, properties) of each AWS::Serverless::Function."""
-    return [
-        (logical_id, resource.get("Properties", {}))
-        for logical_id, resource in template.get("Resources", {}).items()
-        # Fn::ForEach blocks (AWS::LanguageExtensions) hold lists, never functions.
-        if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Function"
-    ]
-
-
-def _environment(properties: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
-    """Literal variables as written; `!Ref Parameter` as that parameter's default.
+def _environment(variables: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:
+    """Literal variables as written; parameters (`!Ref`, `!Join` of a list) as their defaults,
+    pseudo parameters (`!Ref AWS::StackName`) as `sam local` has them.
 
     Anything else is left unset, so the function falls back to its own default; variables
     already in the shell win, e.g. `HEALTH_S3_BUCKETS=my-bucket make run`.
     """
-    variables = properties.get("Environment", {}).get("Variables", {})
     environment: dict[str, str] = {}
     for name, value in variables.items():
-        if isinstance(value, str | int | float):
-            environment[name] = str(value)
-        elif isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
-            environment[name] = str(parameters[value["Ref"]].get("Default", ""))
+        resolved = _resolve(value, parameters)
+        if resolved is not None:
+            environment[name] = resolved
     return environment
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> str | None:
+    """A property's value with the parameters at their defaults; None when it needs a deployed stack."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        return str(parameters[value["Ref"]].get("Default", ""))
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in PSEUDO_PARAMETERS:
+        return PSEUDO_PARAMETERS[value["Ref"]]
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, items = value["Fn::Join"]
+        if isinstance(items, dict):  # !Join [",", !Ref SomeCommaDelimitedList]
+            joined = _resolve(items, parameters)
+            return None if joined is None else separator.join(joined.split(","))
+        parts = [_resolve(item, parameters) for item in items]
+        return None if None in parts else separator.join(str(part) for part in parts)
+    return None

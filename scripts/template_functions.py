@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 
-from local_api.template import function_specs, load_template
+from local_api.template import functions, load_template
 
 
 def main() -> None:
-    specs = function_specs(load_template())
+    specs = functions(load_template())
     document = {
         logical_id: {"code_dir": str(spec.code_dir), "handler": spec.handler, "environment": spec.environment}
         for logical_id, spec in sorted(specs.items())

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,19 +118,6 @@ def test_bytecode_is_cpython_313_unchecked_hash_pyc_of_the_shipped_sources(artif
         # PEP 552 flags: 0b01 = hash-based, source not checked, so Lambda's 1980 file dates do not matter
         assert int.from_bytes(header[4:8], "little") == 0b01, cache
         assert header[8:16] == importlib.util.source_hash(source.read_bytes()), f"{cache} is stale"
-
-
-@pytest.fixture(scope="module")
-def host_artifact(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The same recipe for this machine's architecture, read-only like Lambda's /var/task."""
-    out = tmp_path_factory.mktemp("host-build") / "HealthFunction"
-    subprocess.run([sys.executable, "scripts/build_function.py", "--arch", "host", str(out)], cwd=REPO_ROOT, check=True)
-    paths = [out, *out.rglob("*")]
-    for path in paths:
-        path.chmod(path.stat().st_mode & ~0o222)
-    yield out
-    for path in paths:
-        path.chmod(path.stat().st_mode | 0o200)
 
 
 def run_in_artifact(code: Path, events: list[str], *, site_packages: bool = False) -> dict[str, Any]:
