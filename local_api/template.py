@@ -93,7 +93,7 @@ def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
             if event.get("Type") == "HttpApi":
                 props = event["Properties"]
                 authorizer = (props.get("Auth") or {}).get("Authorizer")
-                routes[Route(props["Method"].upper(), props["Path"], authorizer)] = specs[logical_id]
+                routes[Route(props["Method"].upper(), props["Path"], authorizer)] = spec
     return routes
 
 
