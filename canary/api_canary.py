@@ -2,7 +2,9 @@
 
 template.yaml embeds this file verbatim as the canary's inline script (the Synthetics
 runtime saves it as python/api_canary.py; tests keep the two identical). The runtime is
-Python 3.12, so nothing here needs 3.13. Standard library only: an API check needs no browser.
+Python 3.12, so nothing here needs 3.13. The standard library for HTTP (an API check needs no
+browser), and the runtime's botocore to sign the readiness-details request with the canary's
+role (SigV4): that route is IAM-authorized.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aws_synthetics.selenium import synthetics_webdriver as syn_webdriver
 
 LIVENESS_PATH = "/api/v1/health"
 READINESS_PATH = "/api/v1/health/ready"
+DETAILS_PATH = "/api/v1/health/ready/details"
 # The exact bytes of the liveness contract: a reworded message or an extra field is a failure.
 LIVENESS_BODY = b'{"status":"ok","message":"PetSage API is purring!"}'
 LIVENESS_TYPE = "application/json"
@@ -31,19 +34,41 @@ class ContractBroken(AssertionError):  # noqa: N818 - reads as the failure it re
     """The API answered, but not what the contract promises."""
 
 
-def get(base_url: str, path: str) -> tuple[int, str, bytes]:
-    """GET base_url + path: status, Content-Type and body (no redirects followed, nothing cached)."""
+def get(base_url: str, path: str, *, signed: bool = False) -> tuple[int, str, bytes]:
+    """GET base_url + path: status, Content-Type and body (no redirects followed, nothing cached).
+
+    `signed`: with SigV4 for execute-api, from the canary role's credentials in the environment.
+    """
     url = urlsplit(base_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise ValueError(f"API_URL must be an http(s) URL, got {base_url!r}")
+    target = url.path.rstrip("/") + path
+    headers = {"Accept": "application/json"}
+    if signed:
+        headers = _signed_headers(f"{url.scheme}://{url.netloc}{target}", headers)
     connection_class = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = connection_class(url.hostname, url.port, timeout=TIMEOUT_SECONDS)
     try:
-        connection.request("GET", url.path.rstrip("/") + path, headers={"Accept": "application/json"})
+        connection.request("GET", target, headers=headers)
         response = connection.getresponse()
         return response.status, response.getheader("Content-Type", ""), response.read()
     finally:
         connection.close()
+
+
+def _signed_headers(url: str, headers: dict[str, str]) -> dict[str, str]:
+    """The headers with a SigV4 signature for API Gateway (service execute-api) in this region."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.session import Session
+
+    credentials = Session().get_credentials()
+    if credentials is None:
+        raise ContractBroken("no AWS credentials to sign the readiness details request with")
+    request = AWSRequest(method="GET", url=url, headers=headers)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+    return dict(request.headers.items())
 
 
 def check_liveness(base_url: str) -> None:
@@ -55,10 +80,39 @@ def check_liveness(base_url: str) -> None:
     logger.info(f"{LIVENESS_PATH}: 200, liveness contract intact")
 
 
-def check_readiness(base_url: str) -> str:
-    """200 with an application/health+json body whose status is pass or warn; returns that status."""
+def check_readiness_details(base_url: str) -> list[str]:
+    """Signed, the details answer (200 or 503, every check listed); returns the checks not passing."""
+    status, content_type, body = get(base_url, DETAILS_PATH, signed=True)
+    _expect(status in (200, 503), f"{DETAILS_PATH} answered {status}, not 200 or 503", body)
+    media_type = content_type.split(";")[0].strip().lower()
+    _expect(media_type == READINESS_TYPE, f"{DETAILS_PATH} Content-Type is {content_type!r}", body)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    checks = document.get("checks") if isinstance(document, dict) else None
+    if not isinstance(checks, dict):
+        raise ContractBroken(f"{DETAILS_PATH} has no checks object; body starts {_excerpt(body)!r}")
+    troubled = [
+        f"{key} {entries[0].get('status')}"
+        for key, entries in sorted(checks.items())
+        if isinstance(entries, list) and entries and isinstance(entries[0], dict) and entries[0].get("status") != "pass"
+    ]
+    logger.info(
+        f"{DETAILS_PATH}: {status}, {len(checks)} checks"
+        + (f"; not passing: {', '.join(troubled)}" if troubled else "")
+    )
+    return troubled
+
+
+def check_readiness(base_url: str, troubled: list[str] | None = None) -> str:
+    """200 with an application/health+json body whose status is pass or warn; returns that status.
+
+    `troubled`: the checks the details step saw not passing, named in the failure message.
+    """
     status, content_type, body = get(base_url, READINESS_PATH)
-    _expect(status == 200, f"{READINESS_PATH} answered {status}, not 200 (not ready)", body)
+    which = f"; checks not passing: {', '.join(troubled)}" if troubled else ""
+    _expect(status == 200, f"{READINESS_PATH} answered {status}, not 200 (not ready){which}", body)
     media_type = content_type.split(";")[0].strip().lower()
     _expect(media_type == READINESS_TYPE, f"{READINESS_PATH} Content-Type is {content_type!r}", body)
     try:
@@ -66,7 +120,7 @@ def check_readiness(base_url: str) -> str:
     except ValueError:
         document = None
     readiness = document.get("status") if isinstance(document, dict) else None
-    _expect(readiness in READY, f"{READINESS_PATH} status is {readiness!r}, not pass or warn", body)
+    _expect(readiness in READY, f"{READINESS_PATH} status is {readiness!r}, not pass or warn{which}", body)
     logger.info(f"{READINESS_PATH}: 200, status {readiness}")
     return str(readiness)
 
@@ -75,11 +129,16 @@ def handler(event: object, context: object) -> str:
     """The Synthetics entry point: each check is a step, and any exception fails the run."""
     base_url = os.environ["API_URL"]
     syn_webdriver.execute_step("liveness", lambda: check_liveness(base_url))
-    syn_webdriver.execute_step("readiness", lambda: check_readiness(base_url))
+    troubled: list[str] = []
+    syn_webdriver.execute_step("readiness details", lambda: troubled.extend(check_readiness_details(base_url)))
+    syn_webdriver.execute_step("readiness", lambda: check_readiness(base_url, troubled))
     return "PetSage API health contract intact"
 
 
 def _expect(condition: bool, message: str, body: bytes) -> None:
     if not condition:
-        excerpt = body[:EXCERPT_BYTES].decode("utf-8", errors="replace")
-        raise ContractBroken(f"{message}; body starts {excerpt!r}")
+        raise ContractBroken(f"{message}; body starts {_excerpt(body)!r}")
+
+
+def _excerpt(body: bytes) -> str:
+    return body[:EXCERPT_BYTES].decode("utf-8", errors="replace")

@@ -11,6 +11,8 @@ EXPECTED_STATUS = {
     "health-head": 200,
     "ready": 200,
     "ready-head": 200,
+    "ready-details": 200,  # signed: carries requestContext.authorizer.iam
+    "ready-details-head": 200,
     "root": 200,
     "root-head": 200,
     "docs": 200,

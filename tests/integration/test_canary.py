@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -82,9 +82,11 @@ class CannedApi(ThreadingHTTPServer):
     """A loopback server answering fixed responses per path: an API whose contract broke."""
 
     daemon_threads = True
+    instances: ClassVar[list[CannedApi]] = []
 
     def __init__(self, answers: dict[str, Answer]) -> None:
         self.answers = answers
+        self.authorizations: dict[str, str] = {}  # path -> the Authorization header it came with
         super().__init__(("127.0.0.1", 0), _CannedHandler)
 
     @property
@@ -97,6 +99,7 @@ class _CannedHandler(BaseHTTPRequestHandler):
     server: CannedApi
 
     def do_GET(self) -> None:
+        self.server.authorizations[self.path] = self.headers.get("Authorization", "")
         status, content_type, body = self.server.answers.get(self.path, (404, "application/json", b"{}"))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -114,6 +117,7 @@ def canned_api() -> Iterator[Callable[[dict[str, Answer]], str]]:
 
     def serve(answers: dict[str, Answer]) -> str:
         server = CannedApi(answers)
+        CannedApi.instances.append(server)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server.url
@@ -122,16 +126,36 @@ def canned_api() -> Iterator[Callable[[dict[str, Answer]], str]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+    CannedApi.instances.clear()
 
 
 def readiness(status: str, code: int = 200) -> Answer:
-    return code, HEALTH_JSON, json.dumps({"status": status, "checks": {}}).encode()
+    return code, HEALTH_JSON, json.dumps({"status": status}).encode()
+
+
+def details(status: str, checks: dict[str, str], code: int = 200) -> Answer:
+    document = {"status": status, "checks": {key: [{"status": value}] for key, value in checks.items()}}
+    return code, HEALTH_JSON, json.dumps(document).encode()
 
 
 HEALTHY: dict[str, Answer] = {
     "/api/v1/health": (200, "application/json", LIVENESS),
     "/api/v1/health/ready": readiness("pass"),
+    "/api/v1/health/ready/details": details("pass", {"dynamodb/pets:responseTime": "pass"}),
 }
+STEPS = [("liveness", "passed"), ("readiness details", "passed"), ("readiness", "passed")]
+
+
+@pytest.fixture(autouse=True)
+def canary_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The credentials Lambda gives the canary's role, in its environment (fake ones here)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIACANARYROLE000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "canary-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "canary-session")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def test_the_liveness_check_passes_on_the_real_function(
@@ -158,7 +182,7 @@ def test_a_run_passes_when_live_and_ready(
 ) -> None:
     monkeypatch.setenv("API_URL", canned_api({**HEALTHY, "/api/v1/health/ready": readiness(status)}) + "/")
     assert canary.handler({}, None) == "PetSage API health contract intact"
-    assert runtime.steps == [("liveness", "passed"), ("readiness", "passed")]
+    assert runtime.steps == STEPS
     assert f"/api/v1/health/ready: 200, status {status}" in runtime.lines
 
 
@@ -236,6 +260,73 @@ def test_a_run_fails_when_the_api_is_unreachable(
     assert runtime.steps == [("liveness", "failed")]
 
 
+def test_the_details_are_requested_signed_with_sigv4_for_execute_api_and_the_rest_unsigned(
+    canary: types.ModuleType, canned_api: Callable[[dict[str, Answer]], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = canned_api(HEALTHY)
+    monkeypatch.setenv("API_URL", url)
+    canary.handler({}, None)
+    server = next(s for s in CannedApi.instances if s.url == url)
+    signature = server.authorizations["/api/v1/health/ready/details"]
+    assert signature.startswith("AWS4-HMAC-SHA256 Credential=AKIACANARYROLE000000/")
+    assert "/eu-west-1/execute-api/aws4_request" in signature
+    assert server.authorizations["/api/v1/health"] == server.authorizations["/api/v1/health/ready"] == ""
+
+
+def test_a_not_ready_run_names_the_failing_checks_in_its_message(
+    canary: types.ModuleType,
+    runtime: SyntheticsRuntime,
+    canned_api: Callable[[dict[str, Answer]], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checks = {"dynamodb/pets:responseTime": "fail", "s3/assets:responseTime": "warn", "ssm//flag:responseTime": "pass"}
+    broken = {
+        **HEALTHY,
+        "/api/v1/health/ready": readiness("fail", 503),
+        "/api/v1/health/ready/details": details("fail", checks, 503),
+    }
+    monkeypatch.setenv("API_URL", canned_api(broken))
+    with pytest.raises(
+        canary.ContractBroken,
+        match=r"checks not passing: dynamodb/pets:responseTime fail, s3/assets:responseTime warn;",
+    ):
+        canary.handler({}, None)
+    assert runtime.steps == [("liveness", "passed"), ("readiness details", "passed"), ("readiness", "failed")]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ((403, "application/json", b'{"message":"Forbidden"}'), "answered 403"),
+        ((200, HEALTH_JSON, b'{"status":"pass"}'), "has no checks object"),
+        ((200, "application/json", b'{"status":"pass","checks":{}}'), "Content-Type is 'application/json'"),
+    ],
+    ids=["refused", "no checks", "wrong media type"],
+)
+def test_a_run_fails_when_the_details_are_refused_or_malformed(
+    canary: types.ModuleType,
+    runtime: SyntheticsRuntime,
+    canned_api: Callable[[dict[str, Answer]], str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: Answer,
+    reason: str,
+) -> None:
+    monkeypatch.setenv("API_URL", canned_api({**HEALTHY, "/api/v1/health/ready/details": answer}))
+    with pytest.raises(canary.ContractBroken, match=reason):
+        canary.handler({}, None)
+    assert runtime.steps[-1] == ("readiness details", "failed")
+
+
+def test_without_credentials_the_details_step_fails_saying_so(
+    canary: types.ModuleType, canned_api: Callable[[dict[str, Answer]], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("API_URL", canned_api(HEALTHY))
+    with pytest.raises(canary.ContractBroken, match="no AWS credentials"):
+        canary.handler({}, None)
+
+
 def test_a_run_refuses_a_url_that_is_not_http(canary: types.ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("API_URL", "file:///etc/passwd")
     with pytest.raises(ValueError, match="http"):
@@ -253,7 +344,9 @@ def unused_loopback_url() -> str:
 def test_a_run_passes_against_the_real_function(
     canary: types.ModuleType, runtime: SyntheticsRuntime, local_api: LocalApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Liveness and readiness as the function answers them (readiness checks nothing here: pass).
+    # Liveness and readiness as the function answers them (readiness checks nothing here: pass),
+    # the details signed and let through by the local API as API Gateway lets a valid signature.
     monkeypatch.setenv("API_URL", local_api.url)
     assert canary.handler({}, None) == "PetSage API health contract intact"
-    assert runtime.steps == [("liveness", "passed"), ("readiness", "passed")]
+    assert runtime.steps == STEPS
+    assert "/api/v1/health/ready/details: 200, 0 checks" in runtime.lines

@@ -109,3 +109,29 @@ def test_the_functions_json_log_lines_go_to_stdout_and_the_servers_own_lines_to_
     assert stderr.startswith("PetSage local API serving at http://127.0.0.1:")
     assert "DELETE /api/v1/health -> 404" in stderr
     assert not any(line.lstrip().startswith("{") for line in stderr.splitlines()), "no JSON on the server's stream"
+
+
+# --- the IAM-authorized readiness details, as the template routes them --------------------------
+
+DETAILS = "/api/v1/health/ready/details"
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_unsigned_details_requests_get_api_gateways_403_without_reaching_the_function(
+    local_api: LocalApi, method: str
+) -> None:
+    result = local_api.request(method, DETAILS)
+    assert result.status == 403
+    if method == "GET":
+        assert json.loads(result.body) == {"message": "Forbidden"}
+    assert result.header("Cache-Control") is None  # API Gateway's own answer, not the function's
+
+
+def test_a_signed_details_request_gets_every_check_and_the_public_route_names_none(local_api: LocalApi) -> None:
+    # Locally any Authorization header passes: the signature is not verified (README).
+    signed = local_api.request("GET", DETAILS, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=local"})
+    assert signed.status == 200
+    assert signed.header("Content-Type") == "application/health+json"
+    assert set(json.loads(signed.body)) == {"status", "version", "releaseId", "serviceId", "description", "checks"}
+    public = local_api.request("GET", "/api/v1/health/ready")
+    assert set(json.loads(public.body)) == {"status", "version", "releaseId", "serviceId", "description"}

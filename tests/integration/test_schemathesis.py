@@ -59,11 +59,17 @@ def _run(api: LocalApi, scratch: str, *options: str) -> subprocess.CompletedProc
     )
 
 
+# The local API lets any Authorization header through to the IAM-authorized details route
+# (it does not verify signatures), as API Gateway lets a valid SigV4 signature through.
+SIGNED = ("-H", "Authorization: AWS4-HMAC-SHA256 Credential=local/20261126/us-east-1/execute-api/aws4_request")
+
+
 def test_every_operation_passes_every_check(local_api: LocalApi) -> None:
     result = schemathesis(
         local_api,
         "--exclude-checks",
         API_GATEWAY_404_NOT_405,
+        *SIGNED,
         "--report",
         "junit",
         "--report-dir",
@@ -72,6 +78,14 @@ def test_every_operation_passes_every_check(local_api: LocalApi) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No issues found" in result.stdout
     assert "generated" in result.stdout
+
+
+def test_unsigned_requests_get_the_documented_403_from_the_details_route_only(local_api: LocalApi) -> None:
+    result = schemathesis(local_api, "--exclude-checks", API_GATEWAY_404_NOT_405)
+    # Every response, the 403s included, conforms to the document: nothing fails.
+    assert result.returncode == 0, result.stdout + result.stderr
+    warned = result.stdout.split("403 Forbidden (1 operation):", 1)[1].split("\n\n", 1)[0]
+    assert warned.strip() == "- GET /api/v1/health/ready/details"
 
 
 def test_the_excluded_checks_find_only_api_gateways_404_for_undeclared_verbs(local_api: LocalApi) -> None:

@@ -22,8 +22,12 @@ class LoadResult:
 
 
 def request_mix() -> list[tuple[str, str, int]]:
-    """(method, path, expected status): every template route, an unknown path, an unrouted verb."""
-    mix = [(route.method, route.path, 200) for route in sorted(http_api_routes(load_template()), key=str)]
+    """(method, path, expected status): every template route, an unknown path, an unrouted verb.
+
+    The load is unsigned: an IAM-authorized route answers API Gateway's 403.
+    """
+    routes = sorted(http_api_routes(load_template()), key=str)
+    mix = [(route.method, route.path, 403 if route.authorizer == "AWS_IAM" else 200) for route in routes]
     return [*mix, ("GET", "/api/v1/nothing-here", 404), ("TRACE", "/api/v1/health", 404)]
 
 

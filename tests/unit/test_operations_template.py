@@ -141,6 +141,11 @@ def test_the_canary_role_holds_only_what_the_synthetics_runtime_needs() -> None:
         "logs:CreateLogStream": granted["logs:CreateLogGroup"],
         "logs:PutLogEvents": granted["logs:CreateLogGroup"],
         "cloudwatch:PutMetricData": "*",
+        # The canary reads the readiness details signed with its role: that route, GET, this API only.
+        "execute-api:Invoke": {
+            "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}"
+            "/$default/GET/api/v1/health/ready/details"
+        },
     }
     assert granted["logs:CreateLogGroup"]["Fn::Sub"].endswith(":log-group:/aws/lambda/cwsyn-${CanaryName}-*")
 

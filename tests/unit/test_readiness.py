@@ -76,21 +76,22 @@ def statuses(body: dict[str, Any]) -> dict[str, str]:
 
 
 def test_with_nothing_configured_readiness_passes_with_no_checks(invoke: Invoke) -> None:
-    response = invoke(load_event("ready"))
-    assert response["statusCode"] == 200
-    assert response["headers"]["Content-Type"] == "application/health+json"
-    assert response["headers"]["Cache-Control"] == "no-store"
-    body = json.loads(response["body"])
-    assert body["status"] == "pass"
-    assert body["checks"] == {}
-    DRAFT_SCHEMA.validate(body)
+    for event, expected_checks in (("ready", None), ("ready-details", {})):
+        response = invoke(load_event(event))
+        assert response["statusCode"] == 200
+        assert response["headers"]["Content-Type"] == "application/health+json"
+        assert response["headers"]["Cache-Control"] == "no-store"
+        body = json.loads(response["body"])
+        assert body["status"] == "pass"
+        assert body.get("checks") == expected_checks
+        DRAFT_SCHEMA.validate(body)
 
 
 @mock_aws
 def test_every_reachable_dependency_passes(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     create_resources()
     use_probe(monkeypatch, probe(**ALL_PRESENT))
-    response = invoke(load_event("ready"))
+    response = invoke(load_event("ready-details"))
     body = json.loads(response["body"])
     assert response["statusCode"] == 200
     assert body["status"] == "pass"
@@ -114,7 +115,7 @@ def test_a_missing_resource_fails_with_503_and_keeps_the_error_in_the_logs(
 ) -> None:
     create_resources()
     use_probe(monkeypatch, probe(**{**ALL_PRESENT, "HEALTH_DYNAMODB_TABLES": "pets,vanished"}))
-    response = invoke(load_event("ready"))
+    response = invoke(load_event("ready-details"))
     body = json.loads(response["body"])
     assert response["statusCode"] == 503
     assert body["status"] == "fail"
@@ -144,7 +145,7 @@ def test_access_denied_fails_the_check(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
     use_probe(monkeypatch, probe(**ALL_PRESENT))
-    response = invoke(load_event("ready"))
+    response = invoke(load_event("ready-details"))
     assert response["statusCode"] == 503
     assert statuses(json.loads(response["body"])) == dict.fromkeys(KEYS, "fail")
     assert "AccessDenied" not in response["body"]
@@ -178,7 +179,7 @@ def test_liveness_is_unaffected_when_every_dependency_fails(invoke: Invoke, monk
 
 def test_misconfigured_names_fail_readiness_visibly(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     use_probe(monkeypatch, probe(HEALTH_S3_BUCKETS="Not A Bucket!"))
-    response = invoke(load_event("ready"))
+    response = invoke(load_event("ready-details"))
     body = json.loads(response["body"])
     assert response["statusCode"] == 503
     assert body["checks"]["config/HEALTH_S3_BUCKETS:validity"][0]["status"] == "fail"
@@ -410,5 +411,5 @@ def test_each_executed_check_writes_its_latency_and_failure_metric_once(
         assert line["DependencyFailures"] == [failures]
         assert line["deployment"] == first_request["deployment"]
         assert line["function_request_id"] == first_request["function_request_id"]
-        body = json.loads(invoke(load_event("ready"))["body"])
+        body = json.loads(invoke(load_event("ready-details"))["body"])
         assert line["DependencyLatency"] == [body["checks"][f"{check}:responseTime"][0]["observedValue"]]

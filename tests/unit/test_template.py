@@ -36,11 +36,18 @@ def test_every_template_route_reaches_a_resolver_route() -> None:
 
 @pytest.mark.parametrize("route", sorted(TEMPLATE_ROUTES, key=str), ids=str)
 def test_every_template_route_is_answered_by_the_function(route: Route) -> None:
-    event = load_event("health")
+    # An IAM-authorized route reaches the function only signed, with the authorizer's identity.
+    event = load_event("ready-details" if route.authorizer == "AWS_IAM" else "health")
     event["rawPath"] = event["requestContext"]["http"]["path"] = route.path
     event["requestContext"]["http"]["method"] = route.method
     event["routeKey"] = event["requestContext"]["routeKey"] = str(route)
     assert lambda_handler(event, LocalLambdaContext(function_name="HealthFunction"))["statusCode"] == 200
+
+
+def test_only_the_readiness_details_need_iam_authorization() -> None:
+    iam_routes = {str(route) for route in TEMPLATE_ROUTES if route.authorizer == "AWS_IAM"}
+    assert iam_routes == {"GET /api/v1/health/ready/details", "HEAD /api/v1/health/ready/details"}
+    assert TEMPLATE["Resources"]["HttpApi"]["Properties"]["Auth"] == {"EnableIamAuthorizer": True}
 
 
 def function_properties() -> dict[str, Any]:
@@ -88,10 +95,11 @@ def test_samconfig_has_default_dev_and_prod_environments() -> None:
     assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
 
 
-def test_readiness_routes_are_throttled_below_the_liveness_probes() -> None:
+@pytest.mark.parametrize("path", ["/api/v1/health/ready", "/api/v1/health/ready/details"])
+def test_readiness_routes_are_throttled_below_the_liveness_probes(path: str) -> None:
     api = TEMPLATE["Resources"]["HttpApi"]["Properties"]
     default_rate = TEMPLATE["Parameters"][api["DefaultRouteSettings"]["ThrottlingRateLimit"]["Ref"]]["Default"]
     for method in ("GET", "HEAD"):
-        route = api["RouteSettings"][f"{method} /api/v1/health/ready"]
-        assert Route(method, "/api/v1/health/ready") in TEMPLATE_ROUTES
+        route = api["RouteSettings"][f"{method} {path}"]
+        assert Route(method, path) in TEMPLATE_ROUTES
         assert route["ThrottlingRateLimit"] < default_rate

@@ -62,6 +62,19 @@ class ErrorResponse(BaseModel):
     message: str = Field(description="What went wrong, in words safe to show a caller.")
 
 
+class ForbiddenResponse(BaseModel):
+    """A refused, unsigned request to an IAM-authorized route.
+
+    API Gateway answers it itself with `{"message": "Forbidden"}`; should the authorizer ever be
+    missing from the template, the function refuses it too, with its own error body.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+
+    message: str = Field(description="Forbidden.", examples=["Forbidden"])
+    status_code: int | None = Field(default=None, description="403, when the function itself refused it.")
+
+
 # --- The HTTP API (payload format 2.0) request event -------------------------------------
 # Only the fields Powertools' resolver reads are modelled. Powertools ships a complete
 # parser model (APIGatewayProxyEventV2Model), but importing its models package costs

@@ -14,6 +14,7 @@ from petsage_health.health import liveness
 from petsage_health.models import (
     CheckStatus,
     ErrorResponse,
+    ForbiddenResponse,
     HealthCheckResponse,
     ReadinessResponse,
     ReadinessSummary,
@@ -105,7 +106,7 @@ def check_readiness() -> Response[str]:
         **_readiness_responses(ReadinessResponse),
         403: {
             "description": "Forbidden: the request was not signed by an IAM principal allowed to invoke it.",
-            "content": {content_types.APPLICATION_JSON: {"model": ErrorResponse}},
+            "content": {content_types.APPLICATION_JSON: {"model": ForbiddenResponse}},
         },
     },
 )
