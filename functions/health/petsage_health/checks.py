@@ -9,8 +9,6 @@ cookies, a bounded read; urllib3 (boto3's) would add an import and a pool for on
 from __future__ import annotations
 
 import contextlib
-import http.client
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +21,9 @@ from petsage_health.models import CheckStatus
 from petsage_health.observability import quiet_third_party_loggers
 
 if TYPE_CHECKING:
+    import http.client
+    import ssl
+
     from boto3.session import Session
     from botocore.client import BaseClient
 
@@ -71,6 +72,8 @@ def check(dependency: Dependency, clients: Clients, timeout_seconds: float) -> C
 
 def _http_get(url: str, timeout_seconds: float) -> CheckStatus:
     """GET the URL: 2xx is pass; a redirect, an error status or no answer in time fails."""
+    import http.client  # here, not at the top: ssl and http.client cost every cold start ~10 ms
+
     parts = urlsplit(url)
     deadline = time.monotonic() + timeout_seconds
     connection: http.client.HTTPConnection
@@ -99,6 +102,8 @@ def _http_get(url: str, timeout_seconds: float) -> CheckStatus:
 @cache
 def _tls_context() -> ssl.SSLContext:
     """Certificate and host name verification as the platform's defaults; made once, shared."""
+    import ssl
+
     return ssl.create_default_context()
 
 

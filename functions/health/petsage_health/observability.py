@@ -1,7 +1,7 @@
 """What the function writes: one structured record per answered invocation, and Logger lines.
 
 The record is a CloudWatch embedded-metric-format (EMF) line from Powertools Metrics: the
-request's metrics (Requests, Faults, ColdStart) and its fields (route, status, latency_ms,
+request's metrics (Faults, ColdStart) and its fields (route, status, latency_ms,
 cold_start, the API Gateway request id as correlation_id, the Lambda request id) in one JSON
 object, so a metric spike leads straight to the invocations behind it. Warnings, errors and
 direct invocations go through Powertools Logger, which carries the same request ids; so do
@@ -80,8 +80,8 @@ def begin(event: Any, context: LambdaContext) -> Invocation:
     _fresh_environment = False
     invocation = Invocation(time.perf_counter(), context.aws_request_id, request_id(event), cold_start)
     _current = invocation
-    logger.clear_state()
-    logger.append_keys(
+    # Powertools' own reset, as inject_lambda_context(clear_state=True) does it, in one call.
+    logger.structure_logs(
         function_request_id=invocation.request_id,
         correlation_id=invocation.correlation_id,
         cold_start=cold_start,
@@ -93,8 +93,8 @@ def record(invocation: Invocation, route: str, status: int) -> None:
     """The invocation's one record: its metrics and its fields, never a header or body value."""
     fault = status >= 500
     metrics.add_dimension(name="route", value=route)
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-    # 0 or 1 per request, so the metric's Average is the fault rate and its Sum the fault count.
+    # 0 or 1 per request: its SampleCount is the number of requests, its Sum the faults and its
+    # Average the fault rate (a separate Requests count would cost a metric and its validation).
     metrics.add_metric(name="Faults", unit=MetricUnit.Count, value=1 if fault else 0)
     if invocation.cold_start:
         metrics.add_metric(name="ColdStart", unit=MetricUnit.Count, value=1)
@@ -157,11 +157,12 @@ def _add_fields(sink: EphemeralMetrics | Metrics, invocation: Invocation | None,
 
 
 def _flush(sink: EphemeralMetrics | Metrics) -> None:
-    """Print the record; cleared either way, as Powertools keeps the set when metrics are disabled."""
+    """Print the record. Powertools clears what it printed, and keeps the set when metrics are disabled."""
     try:
         sink.flush_metrics()
     finally:
-        sink.clear_metrics()
+        if sink.metric_set:
+            sink.clear_metrics()
 
 
 def _request_context(event: Any) -> dict[str, Any]:
