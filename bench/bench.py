@@ -76,9 +76,10 @@ def pip_target(out: Path, requirements: Path, *, compile_: bool = False) -> None
     run_quietly([*pip, "--target", str(out), "--requirement", str(requirements)])
 
 
-def build_function(arch: str) -> Callable[[Path], None]:
+def build_function(arch: str, function: str = "health") -> Callable[[Path], None]:
     def build(out: Path) -> None:
-        run_quietly([sys.executable, str(ROOT / "scripts/build_function.py"), "--arch", arch, str(out)])
+        script = str(ROOT / "scripts/build_function.py")
+        run_quietly([sys.executable, script, "--function", function, "--arch", arch, str(out)])
 
     return build
 
@@ -133,6 +134,18 @@ VARIANTS = (
         "fastapi",
         "FastAPI + Mangum peer",
         build_default(ROOT / "bench/requirements.txt", ROOT / "bench/variants/fastapi"),
+    ),
+    # The CodeDeploy pre-traffic hook (once per deploy, not latency critical): its boto3 import and
+    # two clients, to the point where it reports (here refused: the children have no credentials).
+    Variant(
+        "hook",
+        "pre-traffic hook (imports boto3)",
+        build_function("host", "pre_traffic_hook"),
+        function="PreTrafficHookFunction",
+        handler="pre_traffic_hook.handler.lambda_handler",
+        event=EVENTS / "codedeploy-pre-traffic.json",
+        status=None,
+        warm=False,
     ),
 )
 FLOOR, DEFAULT, REAL, PEER = "bare", "sam", "build", "fastapi"

@@ -22,5 +22,6 @@ EXPECTED_STATUS = {
     "not-found": 404,
     "malformed-http": 400,
 }
-# Events that are not HTTP API requests -> answered with the liveness payload itself
-DIRECT_EVENTS = frozenset({"direct-invoke", "scheduled"})
+# Events that are not HTTP API requests -> answered with the liveness payload itself (the CodeDeploy
+# event is the pre-traffic hook's trigger; sent to the health function, it is a direct invocation)
+DIRECT_EVENTS = frozenset({"direct-invoke", "scheduled", "codedeploy-pre-traffic"})

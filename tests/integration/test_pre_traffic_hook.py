@@ -34,7 +34,7 @@ from tests.fake_lambda import (
 pytestmark = pytest.mark.integration
 
 RUNNER = Path(__file__).resolve().parent / "run_hook.py"
-HOOK_EVENT = {"DeploymentId": "d-E2ETESTAB", "LifecycleEventHookExecutionId": "ZTJlLWhvb2stZXhlY3V0aW9u"}
+HOOK_EVENT = load_event("codedeploy-pre-traffic")  # what CodeDeploy sends the hook
 SENT_EVENTS = ["health", "health-head", "direct-invoke", "root", "openapi", "ready"]
 Answer = Callable[[str, dict[str, str], bytes], HttpReply]
 

@@ -30,6 +30,7 @@ BODY_IS_RIGHT: dict[str, Callable[[Any], bool]] = {
     "malformed-http": lambda r: "requestContext.http: Field required" in r["body"],
     "direct-invoke": lambda r: r == LIVENESS,
     "scheduled": lambda r: r == LIVENESS,
+    "codedeploy-pre-traffic": lambda r: r == LIVENESS,
 }
 
 

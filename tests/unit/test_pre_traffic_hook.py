@@ -39,10 +39,7 @@ from tests.fake_lambda import (
 )
 
 REGION = "eu-west-1"
-HOOK_EVENT = {
-    "DeploymentId": "d-A1B2C3D4E",
-    "LifecycleEventHookExecutionId": "eyJkZXBsb3ltZW50SWQiOiJkLUExQjJDM0Q0RSJ9",
-}
+HOOK_EVENT = load_event("codedeploy-pre-traffic")  # what CodeDeploy sends the hook
 ENVIRON = {"TARGET_VERSION_ARN": VERSION_ARN, "GATE_ON_READINESS": "false"}
 GATING_CHECKS = ["liveness", "liveness HEAD", "direct invoke", "root", "openapi document"]
 # What the hook sends, in order: the committed events, readiness last.
