@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
-# Who a signed request is, locally: the signature itself is not verified (README, local API).
+# Who a signed request is, locally: the signature itself is not verified (docs/local-development.md).
 LOCAL_IAM_IDENTITY: dict[str, Any] = {
     "accessKey": "AKIALOCALDEVELOPER00",
     "accountId": "123456789012",

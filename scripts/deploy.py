@@ -144,15 +144,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sam", default=str(REPO_ROOT / ".tools" / "sam" / "bin" / "sam"), help="SAM CLI")
     parser.add_argument("--artifact", type=Path, default=ARTIFACT, help="the built function (sam build's output)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="parameter overrides for this deploy")
+    parser.add_argument(
+        "--print-overrides",
+        action="store_true",
+        help="print the checked overrides (fingerprint included) for `sam deploy --parameter-overrides`, and stop",
+    )
     args = parser.parse_args(argv)
     try:
         overrides = deploy_overrides(args.config_env, args.overrides, args.artifact)
     except DeployRefusedError as refusal:
         print(f"make deploy: refused: {refusal}", file=sys.stderr)
         return 2
+    pairs = [f"{key}={value}" for key, value in overrides.items()]
+    if args.print_overrides:  # for pipelines that run `sam deploy` themselves
+        print(" ".join(pairs))
+        return 0
     print(f"{FINGERPRINT}={overrides[FINGERPRINT]}", file=sys.stderr)
-    command = [args.sam, "deploy", "--config-env", args.config_env, "--parameter-overrides"]
-    command += [f"{key}={value}" for key, value in overrides.items()]
+    command = [args.sam, "deploy", "--config-env", args.config_env, "--parameter-overrides", *pairs]
     return subprocess.run(command, check=False).returncode  # fixed argv, no shell  # nosec B603
 
 

@@ -1,4 +1,4 @@
-"""The documented answer of each committed events/ file (README, "event file" table), shared by
+"""The documented answer of each committed events/ file (docs/local-development.md), shared by
 the unit tests and the artifact tests."""
 
 from __future__ import annotations

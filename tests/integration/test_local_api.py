@@ -128,7 +128,7 @@ def test_unsigned_details_requests_get_api_gateways_403_without_reaching_the_fun
 
 
 def test_a_signed_details_request_gets_every_check_and_the_public_route_names_none(local_api: LocalApi) -> None:
-    # Locally any Authorization header passes: the signature is not verified (README).
+    # Locally any Authorization header passes: the signature is not verified (docs/local-development.md).
     signed = local_api.request("GET", DETAILS, headers={"Authorization": "AWS4-HMAC-SHA256 Credential=local"})
     assert signed.status == 200
     assert signed.header("Content-Type") == "application/health+json"

@@ -293,3 +293,14 @@ def test_superseded_versions_are_deleted() -> None:
     assert FUNCTION["VersionDeletionPolicy"] == "Delete"
     [version] = of_type(transformed(), "AWS::Lambda::Version").values()
     assert version["DeletionPolicy"] == "Delete"
+
+
+def test_pipelines_get_the_same_checked_overrides_to_pass_to_sam_deploy(
+    artifact: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--config-env", "dev", "--artifact", str(artifact), "--print-overrides", "ReleaseId=a1b2c3d"]
+    assert deploy.main(argv) == 0
+    printed = capsys.readouterr().out.split()
+    assert f"VersionFingerprint={fingerprint_for(artifact, {**overrides('dev'), 'ReleaseId': 'a1b2c3d'})}" in printed
+    assert {"LogRetentionInDays=14", "ReleaseId=a1b2c3d"} <= set(printed)
+    assert deploy.main(["--config-env", "prod", "--artifact", str(artifact), "--print-overrides"]) == 2

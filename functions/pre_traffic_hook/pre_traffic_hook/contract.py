@@ -1,6 +1,6 @@
 """What the new version must answer to each committed event before it may take traffic.
 
-The same contract as the README's table: the hook sends the repository's own `events/` files,
+The same contract as the events table (docs/local-development.md): the hook sends the repository's own `events/` files,
 copied into the artifact by the build, so the gate and the tests can never disagree on the events.
 """
 
