@@ -84,13 +84,7 @@ def check_readiness_details(base_url: str) -> list[str]:
     """Signed, the details answer (200 or 503, every check listed); returns the checks not passing."""
     status, content_type, body = get(base_url, DETAILS_PATH, signed=True)
     _expect(status in (200, 503), f"{DETAILS_PATH} answered {status}, not 200 or 503", body)
-    media_type = content_type.split(";")[0].strip().lower()
-    _expect(media_type == READINESS_TYPE, f"{DETAILS_PATH} Content-Type is {content_type!r}", body)
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
-    checks = document.get("checks") if isinstance(document, dict) else None
+    checks = _health_document(DETAILS_PATH, content_type, body).get("checks")
     if not isinstance(checks, dict):
         raise ContractBroken(f"{DETAILS_PATH} has no checks object; body starts {_excerpt(body)!r}")
     troubled = [
@@ -113,13 +107,7 @@ def check_readiness(base_url: str, troubled: list[str] | None = None) -> str:
     status, content_type, body = get(base_url, READINESS_PATH)
     which = f"; checks not passing: {', '.join(troubled)}" if troubled else ""
     _expect(status == 200, f"{READINESS_PATH} answered {status}, not 200 (not ready){which}", body)
-    media_type = content_type.split(";")[0].strip().lower()
-    _expect(media_type == READINESS_TYPE, f"{READINESS_PATH} Content-Type is {content_type!r}", body)
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
-    readiness = document.get("status") if isinstance(document, dict) else None
+    readiness = _health_document(READINESS_PATH, content_type, body).get("status")
     _expect(readiness in READY, f"{READINESS_PATH} status is {readiness!r}, not pass or warn{which}", body)
     logger.info(f"{READINESS_PATH}: 200, status {readiness}")
     return str(readiness)
@@ -133,6 +121,17 @@ def handler(event: object, context: object) -> str:
     syn_webdriver.execute_step("readiness details", lambda: troubled.extend(check_readiness_details(base_url)))
     syn_webdriver.execute_step("readiness", lambda: check_readiness(base_url, troubled))
     return "PetSage API health contract intact"
+
+
+def _health_document(path: str, content_type: str, body: bytes) -> dict[str, object]:
+    """The application/health+json body as an object ({} when it is not one)."""
+    media_type = content_type.split(";")[0].strip().lower()
+    _expect(media_type == READINESS_TYPE, f"{path} Content-Type is {content_type!r}", body)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _expect(condition: bool, message: str, body: bytes) -> None:

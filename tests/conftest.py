@@ -79,3 +79,33 @@ def written(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[di
 
     yield lines
     handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+# --- readiness against moto -----------------------------------------------------------------
+
+AWS_REGION = "eu-west-1"
+
+
+@pytest.fixture
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials and region for moto; never real ones, never an instance's."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", AWS_REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+def create_resources(table: str, bucket: str, parameter: str, parameter_type: str = "String") -> None:
+    """One DynamoDB table, S3 bucket and SSM parameter, in moto (inside `mock_aws`)."""
+    import boto3
+
+    boto3.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    boto3.client("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": AWS_REGION})
+    boto3.client("ssm").put_parameter(Name=parameter, Value="on", Type=parameter_type)

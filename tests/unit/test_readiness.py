@@ -21,22 +21,13 @@ from petsage_health.config import ReadinessConfig
 from petsage_health.models import CheckStatus
 from petsage_health.readiness import ReadinessProbe
 from tests.conftest import REPO_ROOT, load_event, logged
+from tests.conftest import create_resources as create_resources_named
 
 Invoke = Callable[[Any], Any]
 DRAFT_SCHEMA = jsonschema_rs.validator_for(
     json.loads((Path(__file__).parent.parent / "schemas" / "health-check-draft.json").read_text(encoding="utf-8"))
 )
-REGION = "eu-west-1"
-
-
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Credentials and region for moto; never real ones."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("aws_environment")
 
 
 def probe(**environ: str) -> ReadinessProbe:
@@ -50,14 +41,7 @@ def use_probe(monkeypatch: pytest.MonkeyPatch, readiness_probe: ReadinessProbe) 
 
 
 def create_resources() -> None:
-    boto3.client("dynamodb").create_table(
-        TableName="pets",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    boto3.client("s3").create_bucket(Bucket="petsage-assets", CreateBucketConfiguration={"LocationConstraint": REGION})
-    boto3.client("ssm").put_parameter(Name="/petsage/flag", Value="on", Type="SecureString")
+    create_resources_named("pets", "petsage-assets", "/petsage/flag", "SecureString")
 
 
 ALL_PRESENT = {

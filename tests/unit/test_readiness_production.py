@@ -11,25 +11,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from petsage_health.config import Dependency, ReadinessConfig, http_endpoint
 from petsage_health.readiness import ReadinessProbe
+from tests.conftest import create_resources as create_resources_named
 from tests.conftest import load_event
 
 Invoke = Callable[[Any], Any]
-REGION = "eu-west-1"
-
-
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Credentials and region for moto; never real ones."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("aws_environment")
 
 
 # --- a downstream service on loopback -------------------------------------------------------
@@ -229,14 +220,7 @@ def test_two_urls_with_one_key_are_a_configuration_failure() -> None:
 
 
 def create_resources() -> None:
-    boto3.client("dynamodb").create_table(
-        TableName="kennels",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    boto3.client("s3").create_bucket(Bucket="pawprint-assets", CreateBucketConfiguration={"LocationConstraint": REGION})
-    boto3.client("ssm").put_parameter(Name="/kennel/flag", Value="on", Type="String")
+    create_resources_named(HEALTHY_TABLE, HEALTHY_BUCKET, HEALTHY_PARAMETER)
 
 
 # (variable, a value that fails, its key)
@@ -246,10 +230,11 @@ FAILING = {
     "ssm": ("HEALTH_SSM_PARAMETERS", "/petsage/vanished", "ssm//petsage/vanished"),
 }
 # Names that appear nowhere in the service's own words ("pets" is inside "petsage-health").
+HEALTHY_TABLE, HEALTHY_BUCKET, HEALTHY_PARAMETER = "kennels", "pawprint-assets", "/kennel/flag"
 HEALTHY = {
-    "HEALTH_DYNAMODB_TABLES": "kennels",
-    "HEALTH_S3_BUCKETS": "pawprint-assets",
-    "HEALTH_SSM_PARAMETERS": "/kennel/flag",
+    "HEALTH_DYNAMODB_TABLES": HEALTHY_TABLE,
+    "HEALTH_S3_BUCKETS": HEALTHY_BUCKET,
+    "HEALTH_SSM_PARAMETERS": HEALTHY_PARAMETER,
 }
 
 
