@@ -50,8 +50,12 @@ $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
 $(BENCH_VENV)/.installed: bench/requirements-tools.txt
 	$(call venv,$(BENCH_VENV),bench/requirements-tools.txt,the benchmark's plotting library,about 20 s)
 
+ENVIRONMENTS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(BENCH_VENV)/.installed
+
+# The four environments are independent: installed side by side, their downloads overlap.
 .PHONY: install
-install: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(BENCH_VENV)/.installed ## Create the virtual environments (CPython 3.13) from the hash-pinned lock files
+install: ## Create the virtual environments (CPython 3.13) from the hash-pinned lock files
+	@$(MAKE) -j4 $(ENVIRONMENTS)
 
 # uv resolves each requirements*.in into its lock with the whole closure and every file's hash;
 # the function's for Lambda's platform (CPython 3.13, arm64), the others for any platform.
