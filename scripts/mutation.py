@@ -1,0 +1,227 @@
+"""`make mutation`: mutmut over functions/health with the fast tests, then the figures per module.
+
+mutmut names a mutant's module after its file's path (less a leading `src/`) and runs pytest in
+a copy of the project, `mutants/`. The tests import the function as `app` and `petsage_health.*`
+(pytest's pythonpath), so mutmut runs in `.mutation/` (git-ignored), a layout of links in which
+`src/` is functions/health; in its copy, `functions/health` links to the mutated `src/`, so the
+tests and their subprocesses import the mutants. Each run starts afresh: a result kept from a
+run against other tests would be a stale verdict.
+
+Progress goes to stderr (scripts/progress.py), mutmut's own output to `.mutation/mutmut.log`.
+The table goes to stdout; the exit status is 1 when any module kills under `THRESHOLD` percent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scripts.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKSPACE = ROOT / ".mutation"
+FUNCTION = Path("functions/health")
+THRESHOLD = 90.0  # percent of a module's mutants the tests must kill
+# The fuzz tests run a twentieth of their examples (tests/adversarial/conftest.py): each
+# mutant on the handler's path runs them again.
+HYPOTHESIS_PROFILE = "mutation"
+# Linked into the workspace for mutmut to copy into mutants/ (pyproject.toml, [tool.mutmut]
+# also_copy): what the tests read besides the function.
+LINKED = (
+    "pyproject.toml",
+    "tests",
+    "functions/pre_traffic_hook",
+    "local_api",
+    "scripts",
+    "canary",
+    "events",
+    "template.yaml",
+    "Makefile",
+    "README.md",
+    "openapi.json",
+    "samconfig.toml",
+)
+# mutmut's phases, as its output names them, in order.
+PHASES = ("Generating mutants", "Running stats", "Running clean tests", "Running forced fail test")
+TESTING = "Running mutation testing"
+KILLED = frozenset({"killed", "timeout", "caught by type check"})
+PRAGMA = re.compile(r"#\s*pragma:\s*no mutate\b\s*[-:]?\s*(?P<reason>.*)$")
+
+
+def prepare(workspace: Path) -> None:
+    """A fresh workspace: links to the project, and the copy's links mutmut leaves alone."""
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    (workspace / "mutants" / "functions").mkdir(parents=True)
+    (workspace / "src").symlink_to(ROOT / FUNCTION, target_is_directory=True)
+    for name in LINKED:
+        link = workspace / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(ROOT / name)
+    copy = workspace / "mutants"
+    (copy / FUNCTION).symlink_to(Path("../src"), target_is_directory=True)
+    # SAM CLI's environment, for the template tests: far too big to copy, and never mutated.
+    (copy / ".tools").symlink_to(ROOT / ".tools", target_is_directory=True)
+    # Tests that start Python in functions/health import the mutants there, and mutmut's
+    # trampoline reads its configuration from the working directory.
+    (copy / "src").mkdir()
+    (copy / "src" / "setup.cfg").write_text("[mutmut]\nsource_paths = .\n", encoding="utf-8")
+
+
+def mutmut_command(jobs: int) -> list[str]:
+    return [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(jobs)]
+
+
+def results(workspace: Path) -> dict[str, dict[str, int | None]]:
+    """Exit code per mutant, by module file (relative to functions/health), from mutmut's .meta files."""
+    found: dict[str, dict[str, int | None]] = {}
+    for meta in sorted((workspace / "mutants" / "src").rglob("*.py.meta")):
+        try:
+            exit_codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        except (OSError, ValueError, KeyError):
+            continue  # being written; the next poll reads it
+        found[meta.relative_to(workspace / "mutants" / "src").as_posix().removesuffix(".meta")] = exit_codes
+    return found
+
+
+def tested(found: dict[str, dict[str, int | None]]) -> int:
+    return sum(code is not None for codes in found.values() for code in codes.values())
+
+
+def run(workspace: Path, jobs: int, progress: Progress) -> int:
+    """mutmut run, its output in mutmut.log; progress from that log, then from its results."""
+    environment = {
+        **os.environ,
+        "PETSAGE_HYPOTHESIS_PROFILE": HYPOTHESIS_PROFILE,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    log_path = workspace / "mutmut.log"
+    progress.phase("preparing", len(PHASES), "mutants made, then the fast tests run 3 times (coverage, clean, fail)")
+    seen = ""  # the phases named so far; the log is read on from where it was left
+    with log_path.open("w", encoding="utf-8") as log, log_path.open(encoding="utf-8", errors="replace") as tail:
+        process = subprocess.Popen(  # noqa: S603 - mutmut from our own environment, fixed argv
+            mutmut_command(jobs), cwd=workspace, stdout=log, stderr=subprocess.STDOUT, env=environment
+        )
+        testing = False
+        while process.poll() is None:
+            time.sleep(1)
+            if not testing:
+                seen += " ".join(marker for marker in (*PHASES, TESTING) if marker in tail.read())
+                reached = [phase for phase in PHASES if phase in seen]
+                progress.update(max(0, len(reached) - 1), reached[-1] if reached else "")
+                if TESTING in seen:
+                    testing = True
+                    total = sum(len(codes) for codes in results(workspace).values())
+                    progress.phase("testing mutants", total, f"{total:,} mutants, {jobs} at a time")
+            if testing:
+                progress.update(tested(results(workspace)))
+    return process.returncode
+
+
+@dataclass
+class Module:
+    path: str  # relative to functions/health
+    status_by_mutant: dict[str, str] = field(default_factory=dict)
+    equivalent: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+
+    def count(self, *statuses: str) -> int:
+        return sum(status in statuses for status in self.status_by_mutant.values())
+
+    @property
+    def killed(self) -> int:
+        return self.count(*KILLED)
+
+    @property
+    def score(self) -> float | None:
+        return 100.0 * self.killed / len(self.status_by_mutant) if self.status_by_mutant else None
+
+
+def marked_equivalent(source: Path) -> list[tuple[int, str]]:
+    """The lines marked `# pragma: no mutate - <why the mutants there are equivalent>`."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    return [(number, match["reason"]) for number, line in enumerate(lines, 1) if (match := PRAGMA.search(line))]
+
+
+def modules(workspace: Path) -> list[Module]:
+    from mutmut.stats import status_by_exit_code  # the tool's own reading of its exit codes
+
+    found = results(workspace)
+    summary = []
+    for source in sorted((ROOT / FUNCTION).rglob("*.py")):
+        path = source.relative_to(ROOT / FUNCTION).as_posix()
+        codes = found.get(path, {})
+        statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
+        summary.append(Module(path, statuses, marked_equivalent(source)))
+    return summary
+
+
+def report(summary: list[Module]) -> bool:
+    """Print the table, the equivalent mutants' reasons and the survivors; True when every module passes."""
+    row = "{:<28} {:>7} {:>6} {:>8} {:>5} {:>10} {:>7}".format
+    header = row("module", "mutants", "killed", "survived", "other", "equivalent", "kill %")
+    print(f"mutmut over {FUNCTION} with tests/unit and tests/adversarial", header, "-" * len(header), sep="\n")
+    passed = True
+    everything = Module("all", {k: v for m in summary for k, v in m.status_by_mutant.items()})
+    everything.equivalent = [marked for module in summary for marked in module.equivalent]
+    for module in [*summary, everything]:
+        if module is everything:
+            print("-" * len(header))
+        survived = module.count("survived")
+        score = module.score
+        shown = "-" if score is None else f"{score:.1f}"
+        if score is not None and score < THRESHOLD and module is not everything:
+            passed = False
+            shown += " <"
+        other = len(module.status_by_mutant) - module.killed - survived
+        print(
+            row(
+                module.path, len(module.status_by_mutant), module.killed, survived, other, len(module.equivalent), shown
+            )
+        )
+    print()
+    print("killed: a test failed or timed out; other: no test reached it, or it crashed the run;")
+    print("equivalent: lines marked `# pragma: no mutate - reason` (listed below), never mutated;")
+    print("-: nothing mutmut can mutate there (module-level code, decorated functions).")
+    if everything.equivalent:
+        print()
+        print("Equivalent mutants, marked in the source:")
+        for module in summary:
+            for line, reason in module.equivalent:
+                print(f"  {FUNCTION / module.path}:{line}: {reason}")
+    left = [(name, status) for name, status in everything.status_by_mutant.items() if status not in KILLED]
+    if left:
+        print()
+        print(f"Not killed ({len(left)}); to see one: cd {WORKSPACE.name} && ../.venv/bin/mutmut show NAME")
+        for name, status in left:
+            print(f"  {name}: {status}")
+    print()
+    print(f"mutation: {'every module kills' if passed else 'a module kills less than'} {THRESHOLD:g} % of its mutants")
+    return passed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="mutmut over functions/health with the fast tests")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at a time")
+    parser.add_argument("--report-only", action="store_true", help="print the figures of the last run again")
+    args = parser.parse_args()
+    if not args.report_only:
+        progress = Progress("mutation", tenths=True)
+        prepare(WORKSPACE)
+        returncode = run(WORKSPACE, args.jobs, progress)
+        if returncode != 0:
+            progress.finish(f"mutmut failed (exit {returncode}); its log: {WORKSPACE / 'mutmut.log'}")
+            return returncode
+        progress.finish("mutants tested")
+    return 0 if report(modules(WORKSPACE)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
