@@ -53,7 +53,9 @@ LINKED = (
 PHASES = ("Generating mutants", "Running stats", "Running clean tests", "Running forced fail test")
 TESTING = "Running mutation testing"
 KILLED = frozenset({"killed", "timeout", "caught by type check"})
-PRAGMA = re.compile(r"#\s*pragma:\s*no mutate\b\s*[-:]?\s*(?P<reason>.*)$")
+# mutmut's pragma, on a line or opening a region ("block": the statement; "start" ... "end"), with
+# the reason after a dash.
+PRAGMA = re.compile(r"#\s*pragma:\s*no mutate(?:\s+(?P<scope>block|start|end))?\b\s*-?\s*(?P<reason>.*)$")
 
 
 def prepare(workspace: Path) -> None:
@@ -145,9 +147,10 @@ class Module:
 
 
 def marked_equivalent(source: Path) -> list[tuple[int, str]]:
-    """The lines marked `# pragma: no mutate - <why the mutants there are equivalent>`."""
+    """The lines and regions marked `# pragma: no mutate - <why the mutants there are equivalent>`."""
     lines = source.read_text(encoding="utf-8").splitlines()
-    return [(number, match["reason"]) for number, line in enumerate(lines, 1) if (match := PRAGMA.search(line))]
+    marked = ((number, PRAGMA.search(line)) for number, line in enumerate(lines, 1))
+    return [(number, match["reason"]) for number, match in marked if match and match["scope"] != "end"]
 
 
 def modules(workspace: Path) -> list[Module]:
