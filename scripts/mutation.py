@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from scripts.progress import Progress
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / ".mutation"
 FUNCTION = Path("functions/health")
+# Surviving mutants no test can kill, each with its reason; the table leaves them out of the score.
+EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.toml"
+CLASS_SEPARATOR = "ǁ"  # mutmut's, in a method's mangled name
 THRESHOLD = 90.0  # percent of a module's mutants the tests must kill
 # The fuzz tests run a twentieth of their examples (tests/adversarial/conftest.py): each
 # mutant on the handler's path runs them again.
@@ -116,7 +120,8 @@ def run(workspace: Path, jobs: int, progress: Progress) -> int:
         while process.poll() is None:
             time.sleep(1)
             if not testing:
-                seen += " ".join(marker for marker in (*PHASES, TESTING) if marker in tail.read())
+                new = tail.read()
+                seen += " ".join(marker for marker in (*PHASES, TESTING) if marker in new)
                 reached = [phase for phase in PHASES if phase in seen]
                 progress.update(max(0, len(reached) - 1), reached[-1] if reached else "")
                 if TESTING in seen:
@@ -128,11 +133,49 @@ def run(workspace: Path, jobs: int, progress: Progress) -> int:
     return process.returncode
 
 
+@dataclass(frozen=True)
+class Equivalent:
+    """A mutant no test can tell from the code, listed in EQUIVALENTS: its function, its line, why."""
+
+    function: str  # e.g. "petsage_health.invocation._describe"
+    mutant: str  # the mutated line, as `mutmut show` prints it (without its indentation)
+    reason: str
+
+
+def load_equivalents() -> list[Equivalent]:
+    entries = tomllib.loads(EQUIVALENTS.read_text(encoding="utf-8")).get("equivalent", [])
+    return [
+        Equivalent(entry["function"], mutant.strip(), entry["reason"])
+        for entry in entries
+        for mutant in entry["mutants"]
+    ]
+
+
+def function_of(mutant_name: str) -> str:
+    """`pkg.mod.xǁClassǁmethod__mutmut_3` -> `pkg.mod.Class.method`; `pkg.mod.x_name__mutmut_3` -> `pkg.mod.name`."""
+    module, _, mangled = mutant_name.partition("__mutmut_")[0].rpartition(".")
+    name = mangled.removeprefix("x_") if mangled.startswith("x_") else ".".join(mangled.split(CLASS_SEPARATOR)[1:])
+    return f"{module}.{name}"
+
+
+def mutated_lines(workspace: Path, mutant_name: str) -> str:
+    """The lines a mutant changed, as `mutmut show` prints them, without indentation."""
+    shown = subprocess.run(  # noqa: S603 - mutmut from our own environment, fixed argv
+        [str(Path(sys.executable).parent / "mutmut"), "show", mutant_name],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return "\n".join(line[1:].strip() for line in shown.splitlines() if line.startswith("+") and line[1:2] != "+")
+
+
 @dataclass
 class Module:
     path: str  # relative to functions/health
     status_by_mutant: dict[str, str] = field(default_factory=dict)
-    equivalent: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    marked: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) of `# pragma: no mutate`
+    equivalent: dict[str, str] = field(default_factory=dict)  # surviving mutant -> reason (EQUIVALENTS)
 
     def count(self, *statuses: str) -> int:
         return sum(status in statuses for status in self.status_by_mutant.values())
@@ -143,7 +186,9 @@ class Module:
 
     @property
     def score(self) -> float | None:
-        return 100.0 * self.killed / len(self.status_by_mutant) if self.status_by_mutant else None
+        """Percent of the non-equivalent mutants killed."""
+        counted = len(self.status_by_mutant) - len(self.equivalent)
+        return 100.0 * self.killed / counted if counted else None
 
 
 def marked_equivalent(source: Path) -> list[tuple[int, str]]:
@@ -153,60 +198,90 @@ def marked_equivalent(source: Path) -> list[tuple[int, str]]:
     return [(number, match["reason"]) for number, match in marked if match and match["scope"] != "end"]
 
 
-def modules(workspace: Path) -> list[Module]:
+def modules(workspace: Path, equivalents: list[Equivalent]) -> tuple[list[Module], list[Equivalent]]:
+    """Each module's mutants by status, the survivors EQUIVALENTS names, and its entries that named none."""
     from mutmut.stats import status_by_exit_code  # the tool's own reading of its exit codes
 
     found = results(workspace)
     summary = []
+    matched: set[Equivalent] = set()
     for source in sorted((ROOT / FUNCTION).rglob("*.py")):
         path = source.relative_to(ROOT / FUNCTION).as_posix()
-        codes = found.get(path, {})
-        statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
-        summary.append(Module(path, statuses, marked_equivalent(source)))
-    return summary
+        statuses = {name: status_by_exit_code[code] for name, code in found.get(path, {}).items()}
+        module = Module(path, statuses, marked_equivalent(source))
+        for name, status in statuses.items():
+            candidates = [entry for entry in equivalents if entry.function == function_of(name)]
+            if status != "survived" or not candidates:
+                continue
+            changed = mutated_lines(workspace, name)
+            for entry in candidates:
+                if entry.mutant == changed:
+                    module.equivalent[name] = entry.reason
+                    matched.add(entry)
+        summary.append(module)
+    return summary, [entry for entry in equivalents if entry not in matched]
 
 
-def report(summary: list[Module]) -> bool:
+def report(summary: list[Module], stale: list[Equivalent]) -> bool:
     """Print the table, the equivalent mutants' reasons and the survivors; True when every module passes."""
-    row = "{:<28} {:>7} {:>6} {:>8} {:>5} {:>10} {:>7}".format
-    header = row("module", "mutants", "killed", "survived", "other", "equivalent", "kill %")
+    row = "{:<32} {:>7} {:>6} {:>8} {:>5} {:>6} {:>6} {:>7}".format
+    header = row("module", "mutants", "killed", "survived", "other", "equiv.", "marked", "kill %")
     print(f"mutmut over {FUNCTION} with tests/unit and tests/adversarial", header, "-" * len(header), sep="\n")
     passed = True
-    everything = Module("all", {k: v for m in summary for k, v in m.status_by_mutant.items()})
-    everything.equivalent = [marked for module in summary for marked in module.equivalent]
+    everything = Module(
+        "all",
+        {name: status for module in summary for name, status in module.status_by_mutant.items()},
+        [marked for module in summary for marked in module.marked],
+        {name: reason for module in summary for name, reason in module.equivalent.items()},
+    )
     for module in [*summary, everything]:
         if module is everything:
             print("-" * len(header))
-        survived = module.count("survived")
+        mutants = len(module.status_by_mutant)
+        survived = module.count("survived") - len(module.equivalent)
+        other = mutants - module.killed - survived - len(module.equivalent)
         score = module.score
         shown = "-" if score is None else f"{score:.1f}"
         if score is not None and score < THRESHOLD and module is not everything:
             passed = False
             shown += " <"
-        other = len(module.status_by_mutant) - module.killed - survived
         print(
-            row(
-                module.path, len(module.status_by_mutant), module.killed, survived, other, len(module.equivalent), shown
-            )
+            row(module.path, mutants, module.killed, survived, other, len(module.equivalent), len(module.marked), shown)
         )
     print()
-    print("killed: a test failed or timed out; other: no test reached it, or it crashed the run;")
-    print("equivalent: lines marked `# pragma: no mutate - reason` (listed below), never mutated;")
+    print("killed: a test failed, or timed out; other: no test reached it, or it crashed the run;")
+    print(f"equiv.: survivors {EQUIVALENTS.relative_to(ROOT)} shows to be equivalent; kill % leaves them out;")
+    print("marked: lines and regions marked `# pragma: no mutate - reason`, never mutated;")
     print("-: nothing mutmut can mutate there (module-level code, decorated functions).")
+    if everything.marked:
+        print()
+        print("Marked in the source (# pragma: no mutate):")
+        for module in summary:
+            for line, reason in module.marked:
+                print(f"  {FUNCTION / module.path}:{line}: {reason}")
     if everything.equivalent:
         print()
-        print("Equivalent mutants, marked in the source:")
-        for module in summary:
-            for line, reason in module.equivalent:
-                print(f"  {FUNCTION / module.path}:{line}: {reason}")
-    left = [(name, status) for name, status in everything.status_by_mutant.items() if status not in KILLED]
+        print(f"Equivalent survivors ({EQUIVALENTS.relative_to(ROOT)}):")
+        for name, reason in everything.equivalent.items():
+            print(f"  {name}: {reason}")
+    if stale:
+        print()
+        print(f"Entries of {EQUIVALENTS.relative_to(ROOT)} that match no survivor (killed, or the code changed):")
+        for entry in stale:
+            print(f"  {entry.function}: {entry.mutant}")
+    left = [
+        (name, status)
+        for name, status in everything.status_by_mutant.items()
+        if status not in KILLED and name not in everything.equivalent
+    ]
     if left:
         print()
         print(f"Not killed ({len(left)}); to see one: cd {WORKSPACE.name} && ../.venv/bin/mutmut show NAME")
         for name, status in left:
             print(f"  {name}: {status}")
     print()
-    print(f"mutation: {'every module kills' if passed else 'a module kills less than'} {THRESHOLD:g} % of its mutants")
+    verdict = "every module kills" if passed else "a module kills less than"
+    print(f"mutation: {verdict} {THRESHOLD:g} % of its non-equivalent mutants")
     return passed
 
 
@@ -223,7 +298,7 @@ def main() -> int:
             progress.finish(f"mutmut failed (exit {returncode}); its log: {WORKSPACE / 'mutmut.log'}")
             return returncode
         progress.finish("mutants tested")
-    return 0 if report(modules(WORKSPACE)) else 1
+    return 0 if report(*modules(WORKSPACE, load_equivalents())) else 1
 
 
 if __name__ == "__main__":

@@ -141,7 +141,35 @@ def test_each_component_has_the_drafts_type(invoke: Invoke, monkeypatch: pytest.
     }
 
 
-# --- the SDK clients: short timeouts, one attempt ------------------------------------------------
+# --- the SDK clients: made before the deadline starts, short timeouts, one attempt ------------------
+
+
+def test_the_sdk_clients_are_made_before_a_checks_deadline_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = boto3.client("dynamodb", region_name=REGION)
+    stubber = Stubber(real)
+    stubber.add_response("describe_table", {"Table": {"TableStatus": "ACTIVE"}}, {"TableName": "pets"})
+    stubber.activate()
+
+    def slowly_made(self: Any, service: str, **options: Any) -> Any:
+        time.sleep(0.3)  # as slow as loading a service model on a cold start, longer than the deadline
+        return real
+
+    monkeypatch.setattr("boto3.session.Session.client", slowly_made)
+    report = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.2").report()
+    assert report.status is CheckStatus.PASS
+
+
+def test_the_sdk_clients_get_the_configured_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[float] = []
+
+    class Recorded(Clients):
+        def __init__(self, timeout_seconds: float) -> None:
+            made.append(timeout_seconds)
+            super().__init__(timeout_seconds)
+
+    monkeypatch.setattr(readiness, "Clients", Recorded)
+    probe(HEALTH_CHECK_TIMEOUT_SECONDS="0.7")
+    assert made == [0.7]
 
 
 def test_sdk_clients_time_out_with_the_check_and_try_once() -> None:
@@ -259,7 +287,7 @@ def test_latency_is_observed_in_milliseconds_and_written_as_shown(
         [12.3],
         [0.0],
     )
-    assert line["failed"] is False
+    assert (line["failed"], line["level"]) == (False, "INFO")
 
 
 @pytest.mark.parametrize(
@@ -483,6 +511,7 @@ def test_an_echoed_bad_value_is_cut_to_40_characters() -> None:
         ("https://api.petsage.example/health#", False),
         ("https://api.petsage.example/he alth", False),
         ("https://api.petsage.example", True),  # no path: "/"
+        ("https:///health", False),  # no host at all
     ],
 )
 def test_which_health_urls_are_accepted(url: str, accepted: bool) -> None:
