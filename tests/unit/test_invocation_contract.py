@@ -11,6 +11,7 @@ import pytest
 
 from petsage_health import observability
 from petsage_health.config import ReadinessConfig
+from petsage_health.invocation import Invocation, InvocationKind, classify
 from petsage_health.readiness import ReadinessProbe
 from tests.conftest import load_event, logged
 
@@ -90,6 +91,10 @@ def test_a_direct_invocation_is_logged_with_the_type_of_what_arrived(
 ) -> None:
     assert invoke(event) == LIVENESS
     assert logged(caplog, "Direct invocation answered with liveness")["reason"] == reason
+
+
+def test_a_well_formed_request_is_sorted_as_http() -> None:
+    assert classify(load_event("health")) == Invocation(InvocationKind.HTTP)
 
 
 # --- the 400's reason: field paths, never caller text ----------------------------------------------

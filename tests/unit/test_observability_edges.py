@@ -1,4 +1,5 @@
-"""Which loggers the function takes over: the SDK's, even those imported later, and no one else's."""
+"""What the function writes at its edges: which loggers it takes over (the SDK's, even those imported
+later, no one else's), and the invocation record's units, precision and cold-start field."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
 
 from petsage_health import observability
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_event
+
+Invoke = Callable[[Any], Any]
+Written = Callable[[], list[dict[str, Any]]]
 
 
 def test_sdk_loggers_imported_after_the_clients_are_made_write_warnings_as_json() -> None:
@@ -38,3 +47,40 @@ def test_only_the_sdks_loggers_are_taken_over() -> None:
     unrelated = logging.getLogger("petsage_unrelated_library")
     observability.quiet_third_party_loggers()
     assert (unrelated.level, unrelated.handlers, unrelated.propagate) == (logging.NOTSET, [], True)
+
+
+# --- the invocation's record: its metrics' units, its latency's precision, the cold start on every line ---
+
+
+def request_records(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [line for line in lines if line.get("message") == observability.REQUEST_RECORD]
+
+
+def test_every_request_metric_is_a_count(invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(observability, "_fresh_environment", True)
+    invoke(load_event("health"))
+    [record] = request_records(written())
+    [directive] = record["_aws"]["CloudWatchMetrics"]
+    assert {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]} == {
+        "Requests": "Count",
+        "Faults": "Count",
+        "ColdStart": "Count",
+    }
+
+
+def test_latency_is_kept_to_the_microsecond(invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch) -> None:
+    readings = [100.0, 100.0123456]  # begin, record
+    monkeypatch.setattr(observability, "time", SimpleNamespace(perf_counter=lambda: readings.pop(0)))
+    invoke(load_event("health"))
+    [record] = request_records(written())
+    assert record["latency_ms"] == 12.346
+
+
+def test_every_logger_line_says_whether_its_invocation_was_a_cold_start(
+    invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(observability, "_fresh_environment", True)
+    invoke(load_event("direct-invoke"))
+    invoke(load_event("direct-invoke"))
+    lines = [line for line in written() if line["message"] == "Direct invocation answered with liveness"]
+    assert [line["cold_start"] for line in lines] == [True, False]

@@ -386,6 +386,18 @@ def test_the_route_hands_lambdas_remaining_time_to_the_readiness_probe(
     assert logged(caplog, "Dependency check timed out")["timeout_seconds"] == 0.125  # 0.375 s less 0.25
 
 
+def test_without_a_lambda_context_the_route_uses_the_configured_timeout(
+    hanging: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from petsage_health.routes import app
+
+    # Tools that run the resolver themselves may pass no context at all.
+    readiness_probe = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.125")
+    monkeypatch.setattr("petsage_health.routes.readiness_probe", readiness_probe)
+    assert app.resolve(load_event("ready"), None)["statusCode"] == 503  # type: ignore[arg-type]
+    assert logged(caplog, "Dependency check timed out")["timeout_seconds"] == 0.125
+
+
 def test_every_check_gets_a_worker_of_its_own(hanging: list[str]) -> None:
     tables = ",".join(f"table-{n}" for n in range(40))  # more than a default thread pool's 32 workers
     report = probe(HEALTH_DYNAMODB_TABLES=tables, HEALTH_CHECK_TIMEOUT_SECONDS="0.125").report()
