@@ -53,8 +53,13 @@ LINKED = (
     "openapi.json",
     "samconfig.toml",
 )
-# mutmut's phases, as its output names them, in order.
-PHASES = ("Generating mutants", "Running stats", "Running clean tests", "Running forced fail test")
+# mutmut's steps, as its output names them, in order; the last one is counted in mutants.
+STEPS = {
+    "Generating mutants": "making the mutants",
+    "Running stats": "running the fast tests once, to learn which tests reach which function",
+    "Running clean tests": "running them without a mutant: they must pass",
+    "Running forced fail test": "running them with a forced failure: they must fail",
+}
 TESTING = "Running mutation testing"
 KILLED = frozenset({"killed", "timeout", "caught by type check"})
 # mutmut's pragma, on a line or opening a region ("block": the statement; "start" ... "end"), with
@@ -110,26 +115,29 @@ def run(workspace: Path, jobs: int, progress: Progress) -> int:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     log_path = workspace / "mutmut.log"
-    progress.phase("preparing", len(PHASES), "mutants made, then the fast tests run 3 times (coverage, clean, fail)")
-    seen = ""  # the phases named so far; the log is read on from where it was left
     with log_path.open("w", encoding="utf-8") as log, log_path.open(encoding="utf-8", errors="replace") as tail:
         process = subprocess.Popen(  # noqa: S603 - mutmut from our own environment, fixed argv
             mutmut_command(jobs), cwd=workspace, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
+        announced: set[str] = set()
         testing = False
-        while process.poll() is None:
-            time.sleep(1)
-            if not testing:
-                new = tail.read()
-                seen += " ".join(marker for marker in (*PHASES, TESTING) if marker in new)
-                reached = [phase for phase in PHASES if phase in seen]
-                progress.update(max(0, len(reached) - 1), reached[-1] if reached else "")
-                if TESTING in seen:
-                    testing = True
-                    total = sum(len(codes) for codes in results(workspace).values())
-                    progress.phase("testing mutants", total, f"{total:,} mutants, {jobs} at a time")
-            if testing:
-                progress.update(tested(results(workspace)))
+        try:
+            while process.poll() is None:
+                time.sleep(1)
+                if not testing:
+                    new = tail.read()  # the log from where it was last read
+                    for marker, what in STEPS.items():
+                        if marker in new and marker not in announced:
+                            announced.add(marker)
+                            progress.phase(what, 0)
+                    if TESTING in new:
+                        testing = True
+                        total = sum(len(codes) for codes in results(workspace).values())
+                        progress.phase("testing mutants", total, f"{total:,} mutants, {jobs} at a time")
+                if testing:
+                    progress.update(tested(results(workspace)))
+        except KeyboardInterrupt:
+            return process.wait()  # mutmut got the same Ctrl-C: it stops its workers and exits
     return process.returncode
 
 
