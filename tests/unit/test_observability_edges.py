@@ -62,7 +62,6 @@ def test_every_request_metric_is_a_count(invoke: Invoke, written: Written, monke
     [record] = request_records(written())
     [directive] = record["_aws"]["CloudWatchMetrics"]
     assert {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]} == {
-        "Requests": "Count",
         "Faults": "Count",
         "ColdStart": "Count",
     }

@@ -24,21 +24,13 @@ from petsage_health.checks import Clients
 from petsage_health.config import Dependency, ReadinessConfig
 from petsage_health.models import CheckStatus
 from petsage_health.readiness import ReadinessProbe
-from tests.conftest import load_event, logged
+from tests.conftest import AWS_REGION, load_event, logged
 
 Invoke = Callable[[Any], Any]
-REGION = "eu-west-1"
 
 
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Credentials and region for the SDK; never real ones, and no endpoint but the test's own."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+# Credentials and region for the SDK, never real ones, and no endpoint but a test's own (conftest.py).
+pytestmark = pytest.mark.usefixtures("aws_environment")
 
 
 def probe(**environ: str) -> ReadinessProbe:
@@ -53,7 +45,7 @@ def details(invoke: Invoke, readiness_probe: ReadinessProbe, monkeypatch: pytest
 
 def client(service: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Stubber]:
     """A real SDK client whose answers the test gives; readiness gets it for `service`."""
-    real = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+    real = boto3.client(service, region_name=AWS_REGION)  # type: ignore[call-overload]
     stubber = Stubber(real)
     stubber.activate()
     made = Clients.get
@@ -110,7 +102,7 @@ def test_each_component_has_the_drafts_type(invoke: Invoke, monkeypatch: pytest.
     stubbers = []
     clients = {}
     for service in ("dynamodb", "s3", "ssm"):
-        clients[service] = boto3.client(service, region_name=REGION)
+        clients[service] = boto3.client(service, region_name=AWS_REGION)
         stubbers.append(Stubber(clients[service]))
         stubbers[-1].activate()
     monkeypatch.setattr(Clients, "get", lambda self, service: clients[service])
@@ -145,7 +137,7 @@ def test_each_component_has_the_drafts_type(invoke: Invoke, monkeypatch: pytest.
 
 
 def test_the_sdk_clients_are_made_before_a_checks_deadline_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = boto3.client("dynamodb", region_name=REGION)
+    real = boto3.client("dynamodb", region_name=AWS_REGION)
     stubber = Stubber(real)
     stubber.add_response("describe_table", {"Table": {"TableStatus": "ACTIVE"}}, {"TableName": "pets"})
     stubber.activate()
@@ -400,7 +392,8 @@ def test_without_a_lambda_context_the_route_uses_the_configured_timeout(
 
 def test_every_check_gets_a_worker_of_its_own(hanging: list[str]) -> None:
     tables = ",".join(f"table-{n}" for n in range(40))  # more than a default thread pool's 32 workers
-    report = probe(HEALTH_DYNAMODB_TABLES=tables, HEALTH_CHECK_TIMEOUT_SECONDS="0.125").report()
+    # Half a second is ample for 40 threads to start; a check still queued at the deadline is dropped.
+    report = probe(HEALTH_DYNAMODB_TABLES=tables, HEALTH_CHECK_TIMEOUT_SECONDS="0.5").report()
     assert len(report.checks) == 40
     assert sorted(hanging) == sorted(tables.split(","))  # none was left queued and never tried
 
