@@ -18,7 +18,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
+import subprocess  # runs mutmut from our own environment, fixed argv, no shell  # nosec B404
 import sys
 import time
 import tomllib
@@ -37,21 +37,10 @@ THRESHOLD = 90.0  # percent of a module's mutants the tests must kill
 # The fuzz tests run a twentieth of their examples (tests/adversarial/conftest.py): each
 # mutant on the handler's path runs them again.
 HYPOTHESIS_PROFILE = "mutation"
-# Linked into the workspace for mutmut to copy into mutants/ (pyproject.toml, [tool.mutmut]
-# also_copy): what the tests read besides the function.
-LINKED = (
-    "pyproject.toml",
-    "tests",
-    "functions/pre_traffic_hook",
-    "local_api",
-    "scripts",
-    "canary",
-    "events",
-    "template.yaml",
-    "Makefile",
-    "README.md",
-    "openapi.json",
-    "samconfig.toml",
+# Never linked into the copy: version control, environments, caches, build output, this workspace.
+UNLINKED = frozenset(
+    {".git", ".venv", ".mutation", ".aws-sam", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis"}
+    | {"bench-results", "test-artifacts", "mutants"}
 )
 # mutmut's steps, as its output names them, in order; the last one is counted in mutants.
 STEPS = {
@@ -68,19 +57,31 @@ PRAGMA = re.compile(r"#\s*pragma:\s*no mutate(?:\s+(?P<scope>block|start|end))?\
 
 
 def prepare(workspace: Path) -> None:
-    """A fresh workspace: links to the project, and the copy's links mutmut leaves alone."""
+    """A fresh workspace, and links in mutmut's copy to what the tests read but mutmut does not copy.
+
+    mutmut copies tests/, pyproject.toml and [tool.mutmut] also_copy (what finds its way by its own
+    path, like local_api's REPO_ROOT) into mutants/; everything else the tests read is linked there.
+    """
     if workspace.exists():
         shutil.rmtree(workspace)
-    (workspace / "mutants" / "functions").mkdir(parents=True)
+    workspace.mkdir()
+    copied = {
+        "tests",
+        "pyproject.toml",
+        *tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]["also_copy"],
+    }
     (workspace / "src").symlink_to(ROOT / FUNCTION, target_is_directory=True)
-    for name in LINKED:
-        link = workspace / name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(ROOT / name)
+    for name in sorted(copied):
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).symlink_to(ROOT / name)
     copy = workspace / "mutants"
-    (copy / FUNCTION).symlink_to(Path("../src"), target_is_directory=True)
-    # SAM CLI's environment, for the template tests: far too big to copy, and never mutated.
-    (copy / ".tools").symlink_to(ROOT / ".tools", target_is_directory=True)
+    (copy / FUNCTION).parent.mkdir(parents=True)
+    (copy / FUNCTION).symlink_to(Path("../src"), target_is_directory=True)  # tests import the mutants there
+    linked = [path for path in ROOT.iterdir() if path.name not in UNLINKED | copied and path.name != "functions"]
+    linked += [path for path in (ROOT / "functions").iterdir() if path.relative_to(ROOT).as_posix() not in copied]
+    for path in linked:
+        if path.relative_to(ROOT) != FUNCTION:
+            (copy / path.relative_to(ROOT)).symlink_to(path, target_is_directory=path.is_dir())
     # Tests that start Python in functions/health import the mutants there, and mutmut's
     # trampoline reads its configuration from the working directory.
     (copy / "src").mkdir()
@@ -116,7 +117,7 @@ def run(workspace: Path, jobs: int, progress: Progress) -> int:
     }
     log_path = workspace / "mutmut.log"
     with log_path.open("w", encoding="utf-8") as log, log_path.open(encoding="utf-8", errors="replace") as tail:
-        process = subprocess.Popen(  # noqa: S603 - mutmut from our own environment, fixed argv
+        process = subprocess.Popen(  # our environment's mutmut, fixed argv, no shell  # nosec B603
             mutmut_command(jobs), cwd=workspace, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
         announced: set[str] = set()
@@ -168,7 +169,7 @@ def function_of(mutant_name: str) -> str:
 
 def mutated_lines(workspace: Path, mutant_name: str) -> str:
     """The lines a mutant changed, as `mutmut show` prints them, without indentation."""
-    shown = subprocess.run(  # noqa: S603 - mutmut from our own environment, fixed argv
+    shown = subprocess.run(  # our environment's mutmut, fixed argv, no shell  # nosec B603
         [str(Path(sys.executable).parent / "mutmut"), "show", mutant_name],
         cwd=workspace,
         capture_output=True,
@@ -288,6 +289,10 @@ def report(summary: list[Module], stale: list[Equivalent]) -> bool:
         for name, status in left:
             print(f"  {name}: {status}")
     print()
+    unchecked = everything.count("not checked")
+    if unchecked:  # mutmut stopped early (Ctrl-C) and still exits 0
+        print(f"mutation: incomplete, {unchecked:,} mutants were not tested")
+        return False
     verdict = "every module kills" if passed else "a module kills less than"
     print(f"mutation: {verdict} {THRESHOLD:g} % of its non-equivalent mutants")
     return passed

@@ -86,3 +86,9 @@ def test_the_gate_fails_a_module_under_90_percent_of_its_non_equivalent_mutants(
     printed = capsys.readouterr().out
     assert "b.py" in printed
     assert "b.f: y = 1" in printed  # a stale entry is shown
+
+
+def test_a_run_stopped_early_does_not_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    stopped = Module("a.py", {"a.x_f__mutmut_1": "killed", "a.x_f__mutmut_2": "not checked"})
+    assert report([stopped], []) is False
+    assert "incomplete, 1 mutants were not tested" in capsys.readouterr().out
