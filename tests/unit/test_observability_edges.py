@@ -21,6 +21,9 @@ Written = Callable[[], list[dict[str, Any]]]
 
 
 def test_sdk_loggers_imported_after_the_clients_are_made_write_warnings_as_json() -> None:
+    # In this process too, only so that `make mutation` runs this test for the function: mutmut
+    # relates tests to the functions they call in its own process, never in a child's.
+    observability.quiet_third_party_loggers()
     # A fresh interpreter: urllib3 is not imported yet when readiness quiets the SDK's loggers.
     script = (
         "import logging, sys\n"

@@ -43,8 +43,8 @@ def details(invoke: Invoke, readiness_probe: ReadinessProbe, monkeypatch: pytest
     return response["statusCode"], json.loads(response["body"])
 
 
-def client(service: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Stubber]:
-    """A real SDK client whose answers the test gives; readiness gets it for `service`."""
+def stubbed(service: str, monkeypatch: pytest.MonkeyPatch) -> Stubber:
+    """The answers of a real SDK client, given by the test; readiness gets that client for `service`."""
     real = boto3.client(service, region_name=AWS_REGION)  # type: ignore[call-overload]
     stubber = Stubber(real)
     stubber.activate()
@@ -54,7 +54,7 @@ def client(service: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Stubber]
         return real if wanted == service else made(self, wanted)
 
     monkeypatch.setattr(Clients, "get", get)
-    return real, stubber
+    return stubber
 
 
 # --- what each SDK check calls, and what its answer means ---------------------------------------
@@ -73,7 +73,7 @@ def client(service: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Stubber]
 def test_a_tables_state_decides_its_check(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, table_status: str, check: str, overall: str, code: int
 ) -> None:
-    _, stubber = client("dynamodb", monkeypatch)
+    stubber = stubbed("dynamodb", monkeypatch)
     stubber.add_response("describe_table", {"Table": {"TableStatus": table_status}}, {"TableName": "pets"})
     status_code, body = details(invoke, probe(HEALTH_DYNAMODB_TABLES="pets"), monkeypatch)
     assert body["checks"]["dynamodb/pets:responseTime"][0]["status"] == check
@@ -82,7 +82,7 @@ def test_a_tables_state_decides_its_check(
 
 
 def test_a_parameter_is_read_without_decryption(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, stubber = client("ssm", monkeypatch)
+    stubber = stubbed("ssm", monkeypatch)
     # The Stubber refuses any other parameters: the check would fail.
     stubber.add_response("get_parameter", {"Parameter": {}}, {"Name": "/petsage/flag", "WithDecryption": False})
     status_code, body = details(invoke, probe(HEALTH_SSM_PARAMETERS="/petsage/flag"), monkeypatch)
@@ -91,7 +91,7 @@ def test_a_parameter_is_read_without_decryption(invoke: Invoke, monkeypatch: pyt
 
 
 def test_a_bucket_is_checked_with_head_bucket(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, stubber = client("s3", monkeypatch)
+    stubber = stubbed("s3", monkeypatch)
     stubber.add_response("head_bucket", {}, {"Bucket": "petsage-assets"})
     status_code, body = details(invoke, probe(HEALTH_S3_BUCKETS="petsage-assets"), monkeypatch)
     assert (status_code, body["checks"]["s3/petsage-assets:responseTime"][0]["status"]) == (200, "pass")
