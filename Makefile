@@ -137,6 +137,15 @@ bench: $(VENV)/.installed $(BENCH_VENV)/.installed ## Cold start, RSS, warm late
 fuzz: $(VENV)/.installed ## Fuzz the handler with random events: 10x make test's examples, a new seed each run
 	PETSAGE_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial --hypothesis-show-statistics
 
+# mutmut (pinned in requirements.in) over functions/health with tests/unit and tests/adversarial:
+# progress on stderr, the table per module on stdout, exit 1 when any module kills under 90 % of
+# its non-equivalent mutants (scripts/mutation_equivalents.toml and `# pragma: no mutate` say which
+# are equivalent, and why). Working files in .mutation/ (scripts/mutation.py says why). JOBS=1
+# leaves a core free; ~30 min on 2 cores.
+.PHONY: mutation
+mutation: $(VENV)/.installed $(SAM_VENV)/.installed ## Mutation testing: killed/survived per module of functions/health, >= 90 % each (not in make test)
+	$(PY) -m scripts.mutation $(if $(JOBS),--jobs $(JOBS))
+
 .PHONY: soak
 soak: $(VENV)/.installed ## 100,000 warm invocations, then 20,000 requests 32 at a time on loopback
 	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -v
@@ -163,5 +172,5 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 .PHONY: clean
 clean: ## Remove build output and caches (keeps the virtual environments)
 	@if [ -d bench-results ]; then chmod -R u+w bench-results; fi
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results .mutation
 	find . -name __pycache__ -not -path './.venv/*' -not -path './.tools/*' -prune -exec rm -rf {} +

@@ -70,7 +70,10 @@ def written(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[di
     from petsage_health.observability import logger
 
     [handler] = logger.handlers
-    previous = handler.setStream(_CurrentStdout())  # type: ignore[attr-defined]
+    # Swapped, not setStream(): that flushes the old stream, which under `make mutation` is
+    # mutmut's output capture of the run that imported the logger, closed since.
+    previous = handler.stream  # type: ignore[attr-defined]
+    handler.stream = _CurrentStdout()  # type: ignore[attr-defined]
     seen: list[str] = []
 
     def lines() -> list[dict[str, Any]]:
@@ -78,7 +81,7 @@ def written(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[di
         return [json.loads(line) for line in seen]
 
     yield lines
-    handler.setStream(previous)  # type: ignore[attr-defined]
+    handler.stream = previous  # type: ignore[attr-defined]
 
 
 # --- readiness against moto -----------------------------------------------------------------

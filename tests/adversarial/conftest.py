@@ -3,6 +3,8 @@
 `make test` runs the "test" profile: derandomized (the same examples on every machine and in
 CI), at least 10,000 events. `make fuzz` selects "fuzz" (PETSAGE_HYPOTHESIS_PROFILE=fuzz):
 random, ten times the examples, failures kept in .hypothesis/ and replayed first next time.
+`make mutation` selects "mutation": derandomized like "test", a twentieth of the examples, as
+each surviving mutant of the handler's path runs these tests again (scripts/mutation.py).
 The choice is an environment variable because this conftest loads after pytest's
 --hypothesis-profile option is applied, and would override it.
 """
@@ -30,4 +32,5 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=_SLOW_DATA_IS_THE_POINT,
 )
+settings.register_profile("mutation", parent=settings.get_profile("test"))
 settings.load_profile(os.environ.get("PETSAGE_HYPOTHESIS_PROFILE", "test"))

@@ -61,9 +61,11 @@ def trusted_bodies() -> set[bytes]:
 
 
 def _scale(examples: int) -> Callable[[Test], Test]:
-    """`examples` per test; ten times as many under `make fuzz`, counted there on a progress line."""
-    fuzzing = settings.get_current_profile_name() == "fuzz"
-    total = examples * (10 if fuzzing else 1)
+    """`examples` per test; ten times as many under `make fuzz`, counted there on a progress line,
+    and a twentieth under `make mutation`, which runs these tests once per surviving mutant."""
+    profile = settings.get_current_profile_name()
+    fuzzing = profile == "fuzz"
+    total = examples * 10 if fuzzing else examples // 20 if profile == "mutation" else examples
 
     def apply(test: Test) -> Test:
         test = settings(max_examples=total)(test)

