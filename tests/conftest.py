@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,11 +17,24 @@ from tests import pytest_progress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
+HEALTH_FUNCTION_DIR = REPO_ROOT / "functions" / "health"
 
 
 def load_event(name: str) -> Any:
     """A fresh copy of events/<name>.json, so a test may change it freely."""
     return copy.deepcopy(json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8")))
+
+
+def run_in_fresh_interpreter(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a new interpreter from the function's folder: it sees what a cold start
+    imports, not what this test process has imported already."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=HEALTH_FUNCTION_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 
 from petsage_health import observability
-from tests.conftest import REPO_ROOT, load_event
+from tests.conftest import load_event, run_in_fresh_interpreter
 
 Invoke = Callable[[Any], Any]
 Written = Callable[[], list[dict[str, Any]]]
@@ -34,13 +32,7 @@ def test_sdk_loggers_imported_after_the_clients_are_made_write_warnings_as_json(
         "logging.getLogger('urllib3.connectionpool').info('Starting new HTTPS connection')\n"
         "logging.getLogger('urllib3.connectionpool').warning('Retrying')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO_ROOT / "functions" / "health",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_in_fresh_interpreter(script)
     [line] = [json.loads(line) for line in result.stdout.splitlines()]
     assert (line["message"], line["level"], line["service"]) == ("Retrying", "WARNING", "petsage-health")
     assert result.stderr == ""  # nothing reached Python's last-resort handler in plain text

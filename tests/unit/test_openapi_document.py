@@ -6,7 +6,7 @@ import json
 
 from petsage_health import docs
 from petsage_health.routes import app
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_in_fresh_interpreter
 
 
 def test_committed_openapi_matches_the_generated_document() -> None:
@@ -17,19 +17,10 @@ def test_committed_openapi_matches_the_generated_document() -> None:
 
 def test_the_docs_are_not_built_at_cold_start() -> None:
     # docs.openapi_json is cached per resolver; a fresh import must not have filled it.
-    import subprocess
-    import sys
-
     code = (
         "import sys; import app; from petsage_health import docs; "
         "print(docs.openapi_json.cache_info().currsize, "
         "'aws_lambda_powertools.event_handler.openapi.models' in sys.modules)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO_ROOT / "functions" / "health",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_in_fresh_interpreter(code)
     assert result.stdout.split() == ["0", "False"]

@@ -20,7 +20,7 @@ from petsage_health import checks
 from petsage_health.config import ReadinessConfig
 from petsage_health.models import CheckStatus
 from petsage_health.readiness import ReadinessProbe
-from tests.conftest import REPO_ROOT, load_event, logged
+from tests.conftest import REPO_ROOT, load_event, logged, run_in_fresh_interpreter
 from tests.conftest import create_resources as create_resources_named
 
 Invoke = Callable[[Any], Any]
@@ -328,9 +328,6 @@ def test_a_zero_ttl_measures_every_time(slow_probes: SlowProbes) -> None:
 
 
 def test_the_liveness_path_imports_no_aws_sdk_machinery() -> None:
-    import subprocess
-    import sys
-
     code = (
         "import json, sys, types; import app; "
         "event = json.load(open(sys.argv[1])); "
@@ -341,13 +338,7 @@ def test_the_liveness_path_imports_no_aws_sdk_machinery() -> None:
         "assert app.lambda_handler(event, context)['statusCode'] == 200; "
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore', 'aws_xray_sdk'})))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(REPO_ROOT / "events" / "health.json")],
-        cwd=REPO_ROOT / "functions" / "health",
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_in_fresh_interpreter(code, str(REPO_ROOT / "events" / "health.json"))
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
     assert not {"boto3", "botocore.session", "botocore.client", "aws_xray_sdk"} & loaded, loaded
 
