@@ -517,6 +517,9 @@ def test_an_echoed_bad_value_is_cut_to_40_characters() -> None:
         ("https://api.petsage.example/he alth", False),
         ("https://api.petsage.example", True),  # no path: "/"
         ("https:///health", False),  # no host at all
+        ("https://api.petsage.example/v1:health", False),  # a check key holds exactly one colon
+        ("https://api.petsage.example/" + "p" * 511, True),  # a path of 512 characters
+        ("https://api.petsage.example/" + "p" * 512, False),
     ],
 )
 def test_which_health_urls_are_accepted(url: str, accepted: bool) -> None:
@@ -530,11 +533,26 @@ def test_name_rules_are_the_services_own() -> None:
         {
             "HEALTH_DYNAMODB_TABLES": "ab,abc,Pets_v2.x-y," + "t" * 256,
             "HEALTH_S3_BUCKETS": "ab,abc,-abc,abc-," + "b" * 63 + ",b" + "b" * 63,
-            "HEALTH_SSM_PARAMETERS": "/a,/,/a b",
+            "HEALTH_SSM_PARAMETERS": "/a,/,/a b,/" + "p" * 1010 + ",/" + "p" * 1011,
         }
     )
-    assert [d.name for d in config.dependencies] == ["abc", "Pets_v2.x-y", "abc", "b" * 63, "/a"]
-    assert config.invalid == {"HEALTH_DYNAMODB_TABLES": 2, "HEALTH_S3_BUCKETS": 4, "HEALTH_SSM_PARAMETERS": 2}
+    assert [d.name for d in config.dependencies] == ["abc", "Pets_v2.x-y", "abc", "b" * 63, "/a", "/" + "p" * 1010]
+    assert config.invalid == {"HEALTH_DYNAMODB_TABLES": 2, "HEALTH_S3_BUCKETS": 4, "HEALTH_SSM_PARAMETERS": 3}
+
+
+def test_the_longest_accepted_names_are_valid_cloudwatch_dimension_values() -> None:
+    # Each check key is the `dependency` dimension of its metrics; CloudWatch takes at most 1,024
+    # characters and drops a record with a longer one.
+    config = ReadinessConfig.from_environment(
+        {
+            "HEALTH_DYNAMODB_TABLES": "t" * 255,
+            "HEALTH_S3_BUCKETS": "b" * 63,
+            "HEALTH_SSM_PARAMETERS": "/" + "p" * 1010,
+            "HEALTH_HTTP_ENDPOINTS": "https://" + ".".join(["h" * 63] * 4)[:253] + ":65535/" + "p" * 511,
+        }
+    )
+    assert config.invalid == {}
+    assert max(len(d.component_name) for d in config.dependencies) <= 1024
 
 
 def test_a_check_that_raises_fails_and_its_error_is_logged_under_its_key(

@@ -19,7 +19,10 @@ DEFAULT_CACHE_TTL_SECONDS = 10.0
 HTTP_ENDPOINTS = "HEALTH_HTTP_ENDPOINTS"
 OPTIONAL_DEPENDENCIES = "HEALTH_OPTIONAL_DEPENDENCIES"
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?")
-_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/\-]{0,2000}")
+# RFC 3986 path characters except ":" (a check key holds exactly one colon), at most 512: with
+# "http/", a 253-character host and "_65535" the key stays inside a CloudWatch dimension value's
+# 1,024 characters (docs: CloudWatch API reference, "Dimension"), or its metrics would be dropped.
+_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=@%/\-]{0,511}")
 
 
 def _matching(pattern: str) -> Callable[[str], bool]:  # pragma: no mutate block - runs at import only
@@ -35,8 +38,10 @@ def _is_url(name: str) -> bool:
 DEPENDENCY_VARIABLES: dict[str, tuple[str, Callable[[str], bool]]] = {
     "HEALTH_DYNAMODB_TABLES": ("dynamodb", _matching(r"[A-Za-z0-9_.\-]{3,255}")),
     "HEALTH_S3_BUCKETS": ("s3", _matching(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")),
-    # Hierarchical names only: the template's IAM ARN is "...:parameter" + name.
-    "HEALTH_SSM_PARAMETERS": ("ssm", _matching(r"/[A-Za-z0-9_.\-/]{1,2047}")),
+    # Hierarchical names only: the template's IAM ARN is "...:parameter" + name. At most 1,011
+    # characters (docs: SSM API reference, "PutParameter", Name), so "ssm/" + name is a valid
+    # CloudWatch dimension value.
+    "HEALTH_SSM_PARAMETERS": ("ssm", _matching(r"/[A-Za-z0-9_.\-/]{1,1010}")),
     HTTP_ENDPOINTS: ("http", _is_url),
 }
 
@@ -135,7 +140,8 @@ def _listed(environ: Mapping[str, str], variable: str) -> list[str]:
 
 
 def _unique_keys(dependencies: list[Dependency], invalid: dict[str, int], problems: list[str]) -> list[Dependency]:
-    """Two URLs differing only by scheme or query would share a check key: the second is invalid."""
+    """URLs differing only by scheme (http and https on loopback) or by the host's case share a
+    check key: the second is invalid."""
     kept: dict[str, Dependency] = {}
     for dependency in dependencies:
         if dependency.component_name in kept:
