@@ -18,20 +18,21 @@ from petsage_health.routes import app
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Answer every invocation; nothing an event holds makes this raise."""
     invocation = observability.begin(event, context)
-    if invocation.cold_start:
-        # Logged here, not at import: every line carries the request id of an invocation.
+    if invocation.first:
+        # Logged here, not at import: every line carries the request id of an invocation. On the
+        # first invocation, not the cold start: a provisioned environment has none.
         routes.readiness_probe.log_configuration_problems()
-    kind = classify(event)
-    if kind.kind is InvocationKind.DIRECT:
+    classified = classify(event)
+    if classified.kind is InvocationKind.DIRECT:
         # `aws lambda invoke`, schedules and `sam local invoke --no-event` get the liveness
         # payload itself, so a direct invoke doubles as a smoke test.
-        logger.info("Direct invocation answered with liveness", extra={"reason": kind.reason})
+        logger.info("Direct invocation answered with liveness", extra={"reason": classified.reason})
         observability.record(invocation, DIRECT_ROUTE, HTTPStatus.OK.value)
         return liveness().model_dump()
-    if kind.kind is InvocationKind.MALFORMED_HTTP:
-        logger.warning("Rejected malformed HTTP API event", extra={"reason": kind.reason})
+    if classified.kind is InvocationKind.MALFORMED_HTTP:
+        logger.warning("Rejected malformed HTTP API event", extra={"reason": classified.reason})
         observability.record(invocation, MALFORMED_ROUTE, HTTPStatus.BAD_REQUEST.value)
-        return with_standard_headers(error_proxy_response(HTTPStatus.BAD_REQUEST, kind.reason))
+        return with_standard_headers(error_proxy_response(HTTPStatus.BAD_REQUEST, classified.reason))
 
     is_head = event["requestContext"]["http"]["method"].upper() == "HEAD"
     try:

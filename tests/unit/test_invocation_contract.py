@@ -11,7 +11,7 @@ import pytest
 
 from petsage_health import observability
 from petsage_health.config import ReadinessConfig
-from petsage_health.invocation import Invocation, InvocationKind, classify
+from petsage_health.invocation import Classification, InvocationKind, classify
 from petsage_health.readiness import ReadinessProbe
 from tests.conftest import load_event, logged
 
@@ -94,7 +94,7 @@ def test_a_direct_invocation_is_logged_with_the_type_of_what_arrived(
 
 
 def test_a_well_formed_request_is_sorted_as_http() -> None:
-    assert classify(load_event("health")) == Invocation(InvocationKind.HTTP)
+    assert classify(load_event("health")) == Classification(InvocationKind.HTTP)
 
 
 # --- the 400's reason: field paths, never caller text ----------------------------------------------
@@ -184,6 +184,23 @@ def test_configuration_problems_are_logged_on_the_first_invocation_only(
     first_record = next(line for line in lines if line["message"] == observability.REQUEST_RECORD)
     assert {line["level"] for line in problems} == {"WARNING"}
     assert {line["function_request_id"] for line in problems} == {first_record["function_request_id"]}
+
+
+def test_a_provisioned_environment_logs_its_configuration_problems_on_its_first_invocation(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, written: Written
+) -> None:
+    # Provisioned concurrency has no cold start to count, but its first invocation still says what
+    # is misconfigured.
+    config = ReadinessConfig.from_environment({"HEALTH_S3_BUCKETS": "Bad!"})
+    monkeypatch.setattr("petsage_health.routes.readiness_probe", ReadinessProbe(config, "petsage-health"))
+    monkeypatch.setattr(observability, "_fresh_environment", True)
+    monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
+    invoke(load_event("health"))
+    invoke(load_event("health"))
+    lines = written()
+    problems = [line["problem"] for line in lines if line["message"] == "Readiness configuration problem"]
+    assert problems == ["HEALTH_S3_BUCKETS: 1 value(s) are not valid s3 names; reported as fail"]
+    assert [line["cold_start"] for line in lines if line["message"] == observability.REQUEST_RECORD] == [False, False]
 
 
 # --- the invocation's record ----------------------------------------------------------------------

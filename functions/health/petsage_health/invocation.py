@@ -30,20 +30,20 @@ class InvocationKind(Enum):
 
 
 @dataclass(frozen=True)
-class Invocation:
+class Classification:
     kind: InvocationKind
     reason: str = ""
 
 
-def classify(event: Any) -> Invocation:
+def classify(event: Any) -> Classification:
     """Sort an event without raising, whatever its type."""
     if not isinstance(event, dict) or not _HTTP_EVENT_KEYS.intersection(event):
-        return Invocation(InvocationKind.DIRECT, f"not an HTTP API request ({type(event).__name__} event)")
+        return Classification(InvocationKind.DIRECT, f"not an HTTP API request ({type(event).__name__} event)")
     try:
         HttpApiEvent.model_validate(event)
     except ValidationError as exc:
-        return Invocation(InvocationKind.MALFORMED_HTTP, _describe(exc))
-    return Invocation(InvocationKind.HTTP)
+        return Classification(InvocationKind.MALFORMED_HTTP, _describe(exc))
+    return Classification(InvocationKind.HTTP)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -67,7 +67,8 @@ class Invocation:
     started: float
     request_id: str  # Lambda's
     correlation_id: str | None  # API Gateway's, the access log's requestId
-    cold_start: bool
+    cold_start: bool  # an on-demand init: what the ColdStart metric counts
+    first: bool  # the environment's first invocation, however it was initialized
 
 
 _current: Invocation | None = None  # Lambda runs one invocation at a time per environment
@@ -76,9 +77,10 @@ _current: Invocation | None = None  # Lambda runs one invocation at a time per e
 def begin(event: Any, context: LambdaContext) -> Invocation:
     """Start an invocation: the logger forgets the last one's keys and takes this one's ids."""
     global _fresh_environment, _current
-    cold_start = _fresh_environment and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
+    first = _fresh_environment
+    cold_start = first and os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
     _fresh_environment = False
-    invocation = Invocation(time.perf_counter(), context.aws_request_id, request_id(event), cold_start)
+    invocation = Invocation(time.perf_counter(), context.aws_request_id, request_id(event), cold_start, first)
     _current = invocation
     # Powertools' own reset, as inject_lambda_context(clear_state=True) does it, in one call.
     logger.structure_logs(
