@@ -7,6 +7,7 @@ is visible in the readiness answer instead of silently narrowing what is checked
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -73,8 +74,6 @@ def http_endpoint(url: str) -> SplitResult | None:
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
-    import ipaddress  # only when an http:// URL is configured: not on every cold start
-
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

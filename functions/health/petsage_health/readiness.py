@@ -10,18 +10,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from petsage_health.checks import COMPONENT_TYPES, PROBES, Clients, check
 from petsage_health.config import Dependency, ReadinessConfig
 from petsage_health.docs import API_VERSION
 from petsage_health.models import CheckResult, CheckStatus, ReadinessResponse
 from petsage_health.observability import SERVICE, logger, record_dependency
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 MEASUREMENT = "responseTime"
 # Time kept back from Lambda's own deadline to build and return the answer.
@@ -110,9 +107,6 @@ class ReadinessProbe:
         dependencies = self.config.dependencies
         if not dependencies:
             return {}
-        # Imported on the first readiness request, not by every cold start that only answers liveness.
-        from concurrent.futures import ThreadPoolExecutor, wait
-
         self._clients.prepare({dependency.service for dependency in dependencies if dependency.service in PROBES})
         started = time.perf_counter()
         # One worker per check: a check queued behind others would time out without being tried.

@@ -8,6 +8,7 @@ the finished proxy response instead.
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 from functools import lru_cache
 from http import HTTPStatus
@@ -53,8 +54,6 @@ def negotiate_encoding(response: dict[str, Any], accept_encoding: str | None) ->
 
 @lru_cache(maxsize=4)  # the OpenAPI document and the Swagger UI page; they never change while warm
 def _gzipped_base64(text: str) -> str:
-    import gzip  # the first documents request pays for it, not every cold start
-
     return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
 
 
