@@ -3,6 +3,10 @@ and rolls back on the alarms that mean "the new code is broken" — as the SAM t
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,8 +78,10 @@ def test_the_new_versions_own_errors_gate_the_deploy(cloudformation: dict[str, A
 
 def test_the_canarys_liveness_step_gates_the_deploy_and_its_readiness_step_does_not() -> None:
     props = TEMPLATE["Resources"]["CanaryLivenessFailedAlarm"]["Properties"]
+    # The canary's name through its parameter (a Ref to the canary would be a dependency cycle).
+    assert TEMPLATE["Resources"]["HealthCanary"]["Properties"]["Name"] == {"Ref": "CanaryName"}
     assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {
-        "CanaryName": {"Ref": "HealthCanary"},
+        "CanaryName": {"Ref": "CanaryName"},
         "StepName": "liveness",
     }
     assert (props["MetricName"], props["ComparisonOperator"], props["Threshold"]) == (
@@ -149,3 +155,19 @@ def test_the_hook_logs_json_to_its_own_group_with_retention() -> None:
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     group = TEMPLATE["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_cloudformation_can_order_the_transformed_stack(env: str, tmp_path: Path) -> None:
+    # The alias waits for its deployment group, the group names its alarms, and the API's body
+    # names the alias: one reference back from that chain (an alarm naming the canary, which
+    # names the API) is a "Circular dependency" that fails every create and update. cfn-lint
+    # skips cycles through AWS::Serverless resources, so it reads the template SAM produces.
+    template = tmp_path / "transformed.json"
+    template.write_text(json.dumps(transformed(deploy.samconfig_overrides(env))), encoding="utf-8")
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", str(template)], capture_output=True, text=True, check=False
+    )
+    errors = [m for m in json.loads(result.stdout or "[]") if m["Level"] == "Error"]
+    assert errors == [], [f"{m['Rule']['Id']}: {m['Message']}" for m in errors]
