@@ -9,8 +9,11 @@
    the old version. The fingerprint hashes the built artifact and the values of every parameter
    the function's properties use.
 
-`sam deploy --parameter-overrides` replaces samconfig's `parameter_overrides` instead of adding
-to them, so the overrides passed on are samconfig's, then those given here (`PARAMS=` in make).
+It passes every parameter of the template: samconfig's `parameter_overrides` (which
+`--parameter-overrides` would replace, not extend), then those given here (`PARAMS=` in make),
+then the template's defaults. SAM CLI sends a parameter it is not given as `UsePreviousValue`, so
+CloudFormation would keep a value an earlier deploy set, and the checks above would have judged
+values that are not the ones deployed.
 """
 
 from __future__ import annotations
@@ -128,14 +131,21 @@ def fingerprint(artifact: Path, values: Mapping[str, str]) -> str:
 
 
 def deploy_overrides(config_env: str, extra: list[str], artifact: Path = ARTIFACT) -> dict[str, str]:
-    """The checked overrides for `sam deploy`, the fingerprint included."""
+    """Every parameter's value for `sam deploy`, checked, the fingerprint included."""
     template = load_template()
-    overrides = {**samconfig_overrides(config_env), **parse_overrides(extra)}
-    values = effective_parameters(template, overrides)
+    values = effective_parameters(template, {**samconfig_overrides(config_env), **parse_overrides(extra)})
     check_alarm_subscriber(values)
     used = parameters_used_by(template, FUNCTION)
-    overrides[FINGERPRINT] = fingerprint(artifact, {name: values[name] for name in used})
-    return overrides
+    values[FINGERPRINT] = fingerprint(artifact, {name: values[name] for name in used})
+    return values
+
+
+def as_sam_overrides(values: Mapping[str, str]) -> list[str]:
+    """`Key="value"` pairs: SAM CLI reads an unquoted value only up to a space, and no empty one."""
+    quoted = [name for name, value in values.items() if '"' in value]
+    if quoted:
+        raise DeployRefusedError(f"a parameter value cannot hold a double quote: {', '.join(quoted)}")
+    return [f'{name}="{value}"' for name, value in values.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,10 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         overrides = deploy_overrides(args.config_env, args.overrides, args.artifact)
+        pairs = as_sam_overrides(overrides)
     except DeployRefusedError as refusal:
         print(f"make deploy: refused: {refusal}", file=sys.stderr)
         return 2
-    pairs = [f"{key}={value}" for key, value in overrides.items()]
     if args.print_overrides:  # for pipelines that run `sam deploy` themselves
         print(" ".join(pairs))
         return 0

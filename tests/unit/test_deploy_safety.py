@@ -19,7 +19,7 @@ import pytest
 from local_api.template import load_template
 from scripts import deploy
 from tests.conftest import REPO_ROOT
-from tests.sam_transform import of_type, transformed
+from tests.sam_transform import SAM_PYTHON, of_type, transformed
 
 TEMPLATE = load_template()
 FUNCTION: dict[str, Any] = TEMPLATE["Resources"]["HealthFunction"]["Properties"]
@@ -271,9 +271,29 @@ def test_the_fingerprint_covers_every_parameter_the_function_uses() -> None:
     assert "VersionFingerprint" not in used
 
 
-def test_make_deploy_passes_samconfig_overrides_extra_ones_and_the_fingerprint(
+def sam_reads(*arguments: str) -> dict[str, str]:
+    """What SAM CLI's own `--parameter-overrides` parser makes of these arguments."""
+    code = (
+        "import json, sys\n"
+        "from samcli.cli.types import CfnParameterOverridesType\n"
+        "print(json.dumps(CfnParameterOverridesType().convert(tuple(sys.argv[1:]), None, None)))\n"
+    )
+    result = subprocess.run([str(SAM_PYTHON), "-c", code, *arguments], capture_output=True, text=True, check=True)
+    parsed: dict[str, str] = json.loads(result.stdout)
+    return parsed
+
+
+def expected_values(artifact: Path, env: str, extra: dict[str, str]) -> dict[str, str]:
+    """Every parameter: samconfig's, then the extra ones, then the template's default."""
+    values = deploy.effective_parameters(TEMPLATE, {**overrides(env), **extra})
+    return {**values, "VersionFingerprint": fingerprint_for(artifact, {**overrides(env), **extra})}
+
+
+def test_make_deploy_passes_every_parameter_so_no_earlier_deploys_value_lingers(
     artifact: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    # SAM CLI sends a parameter it is not given as UsePreviousValue: a value set by an earlier
+    # deploy would stay, unseen by the fingerprint and the alarm-subscriber check.
     recorder = tmp_path / "sam"
     recorder.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n', encoding="utf-8")
     recorder.chmod(0o755)
@@ -281,9 +301,26 @@ def test_make_deploy_passes_samconfig_overrides_extra_ones_and_the_fingerprint(
     assert deploy.main(argv) == 0
     passed = capfd.readouterr().out.splitlines()  # what SAM CLI (here a recorder) was given
     assert passed[:4] == ["deploy", "--config-env", "dev", "--parameter-overrides"]
-    assert {"LogRetentionInDays=14", "CanaryName=petsage-health-dev", "ReleaseId=a1b2c3d"} <= set(passed)
-    [fingerprint] = [arg.split("=", 1)[1] for arg in passed if arg.startswith("VersionFingerprint=")]
-    assert fingerprint == fingerprint_for(artifact, {**overrides("dev"), "ReleaseId": "a1b2c3d"})
+    read = sam_reads(*passed[4:])
+    assert set(read) == set(TEMPLATE["Parameters"])
+    assert read == expected_values(artifact, "dev", {"ReleaseId": "a1b2c3d"})
+    assert (read["LogRetentionInDays"], read["ReleaseId"]) == ("14", "a1b2c3d")
+    assert (read["CanarySchedule"], read["AlarmEmail"]) == ("rate(5 minutes)", "")  # a space, an empty value
+
+
+def test_a_value_sam_cli_cannot_carry_is_refused(artifact: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--config-env", "dev", "--artifact", str(artifact), "--print-overrides", 'ReleaseId=a"b']
+    assert deploy.main(argv) == 2
+    assert "double quote: ReleaseId" in capsys.readouterr().err
+
+
+def test_a_plain_sam_deploy_never_reuses_an_earlier_fingerprint() -> None:
+    # Empty, AutoPublishCodeSha256 falls back to SAM's own hash of the code; a previous deploy's
+    # fingerprint would keep a code change from publishing a version.
+    for env in ("default", "dev", "prod"):
+        assert overrides(env)["VersionFingerprint"] == "", env
+    raw = SAMCONFIG["prod"]["deploy"]["parameters"]["parameter_overrides"]
+    assert sam_reads(raw)["VersionFingerprint"] == ""
 
 
 # --- superseded versions do not pile up ----------------------------------------------------------
@@ -300,7 +337,7 @@ def test_pipelines_get_the_same_checked_overrides_to_pass_to_sam_deploy(
 ) -> None:
     argv = ["--config-env", "dev", "--artifact", str(artifact), "--print-overrides", "ReleaseId=a1b2c3d"]
     assert deploy.main(argv) == 0
-    printed = capsys.readouterr().out.split()
-    assert f"VersionFingerprint={fingerprint_for(artifact, {**overrides('dev'), 'ReleaseId': 'a1b2c3d'})}" in printed
-    assert {"LogRetentionInDays=14", "ReleaseId=a1b2c3d"} <= set(printed)
+    printed = capsys.readouterr().out.strip()
+    # docs/deploying.md passes it as one argument: --parameter-overrides "$(... --print-overrides)"
+    assert sam_reads(printed) == expected_values(artifact, "dev", {"ReleaseId": "a1b2c3d"})
     assert deploy.main(["--config-env", "prod", "--artifact", str(artifact), "--print-overrides"]) == 2
