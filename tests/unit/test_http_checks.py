@@ -103,9 +103,21 @@ def test_only_a_2xx_answer_passes(downstream: Downstream, status: int, outcome: 
     assert status_of(f"{downstream.url}/status/{status}") is outcome
 
 
-def test_a_non_2xx_answer_is_logged_with_its_status(downstream: Downstream, caplog: pytest.LogCaptureFixture) -> None:
-    status_of(f"{downstream.url}/status/503")
-    assert logged(caplog, "Dependency check failed")["error"] == "HttpCheckError: HTTP 503 (redirects are not followed)"
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (503, "HTTP 503"),
+        (400, "HTTP 400"),
+        (300, "HTTP 300 (redirects are not followed)"),
+        (302, "HTTP 302 (redirects are not followed)"),
+        (399, "HTTP 399 (redirects are not followed)"),
+    ],
+)
+def test_a_non_2xx_answer_is_logged_with_its_status(
+    downstream: Downstream, caplog: pytest.LogCaptureFixture, status: int, error: str
+) -> None:
+    status_of(f"{downstream.url}/status/{status}")
+    assert logged(caplog, "Dependency check failed")["error"] == f"HttpCheckError: {error}"
 
 
 def test_a_url_without_a_path_is_asked_for_the_root(downstream: Downstream) -> None:

@@ -172,6 +172,3 @@ class ReadinessResponse(ReadinessSummary):
     checks: dict[str, list[CheckResult]] = Field(
         description='Measurements keyed "{componentName}:{measurementName}", e.g. "dynamodb/pets:responseTime".',
     )
-
-    def summary(self) -> ReadinessSummary:
-        return ReadinessSummary.model_validate(self.model_dump(exclude={"checks"}))
