@@ -22,7 +22,15 @@ from botocore.exceptions import ReadTimeoutError
 
 import pre_traffic_hook.handler
 from local_api.lambda_runtime import LocalLambdaContext
-from pre_traffic_hook.clients import AwsClients
+from pre_traffic_hook.clients import (
+    CONNECT_TIMEOUT_SECONDS,
+    INVOKE_MAX_ATTEMPTS,
+    INVOKE_WORST_CASE_SECONDS,
+    REPORT_MAX_ATTEMPTS,
+    REPORT_WORST_CASE_SECONDS,
+    AwsClients,
+    worst_case_seconds,
+)
 from pre_traffic_hook.hook import run_hook
 from tests.conftest import EVENTS_DIR, load_event, logged
 from tests.fake_lambda import (
@@ -542,3 +550,35 @@ def test_the_handler_never_raises(caplog: pytest.LogCaptureFixture, monkeypatch:
 def test_the_handler_finds_the_events_the_build_puts_beside_its_package() -> None:
     package = Path(pre_traffic_hook.handler.__file__).resolve().parent
     assert package.parent / "events" == pre_traffic_hook.handler.EVENTS_DIR
+
+
+# --- time: a check starts only when it and the report fit in what is left ----------------------
+
+
+def botocores_longest_backoffs(attempts: int) -> list[float]:
+    """botocore's own standard-mode backoff before each retry, at its longest: full jitter, a
+    throttling error, and a service asking for a long wait with x-amz-retry-after."""
+    from types import SimpleNamespace
+
+    from botocore.retries.standard import ExponentialBackoff
+
+    throttling: Any = SimpleNamespace(is_throttling_error_from_context=lambda context: True)
+    backoff = ExponentialBackoff(random=lambda: 1.0, throttling_detector=throttling)
+    asks_a_minute = SimpleNamespace(headers={"x-amz-retry-after": "60000"})
+    return [
+        backoff.delay_amount(cast(Any, SimpleNamespace(attempt_number=attempt, http_response=asks_a_minute)))
+        for attempt in range(1, attempts)
+    ]
+
+
+@pytest.mark.parametrize(("attempts", "read_timeout"), [(INVOKE_MAX_ATTEMPTS, 8), (REPORT_MAX_ATTEMPTS, 3), (1, 3)])
+def test_a_calls_worst_case_covers_botocores_longest_backoff(attempts: int, read_timeout: float) -> None:
+    timeouts = attempts * (CONNECT_TIMEOUT_SECONDS + read_timeout)
+    assert worst_case_seconds(attempts, read_timeout) == timeouts + sum(botocores_longest_backoffs(attempts))
+
+
+def test_the_hooks_timeout_leaves_room_for_a_check_and_the_report() -> None:
+    from local_api.template import load_template
+
+    timeout = load_template()["Resources"]["PreTrafficHookFunction"]["Properties"]["Timeout"]
+    assert timeout - 1 > INVOKE_WORST_CASE_SECONDS + REPORT_WORST_CASE_SECONDS  # a second for init

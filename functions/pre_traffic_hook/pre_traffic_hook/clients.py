@@ -28,12 +28,17 @@ REPORT_READ_TIMEOUT_SECONDS = 3
 REPORT_MAX_ATTEMPTS = 3
 
 
+# Standard mode lengthens a backoff to a service's `x-amz-retry-after` header, by at most this.
+RETRY_AFTER_MAX_EXTRA_SECONDS = 5
+
+
 def worst_case_seconds(attempts: int, read_timeout: float) -> float:
     """The longest one SDK call can take: every attempt times out, with the longest backoff between.
 
-    Standard mode waits at most 2**(i-1) s before retry i (for throttling errors; 5% of that otherwise).
+    Standard mode waits at most 2**(i-1) s before retry i (for throttling errors; 5% of that
+    otherwise), and up to 5 s more when the service asks for it with `x-amz-retry-after`.
     """
-    backoff = sum(1 << retry for retry in range(attempts - 1))
+    backoff = sum((1 << retry) + RETRY_AFTER_MAX_EXTRA_SECONDS for retry in range(attempts - 1))
     return attempts * (CONNECT_TIMEOUT_SECONDS + read_timeout) + backoff
 
 

@@ -53,7 +53,7 @@ def event_shape(event: Any) -> dict[str, Any]:
     return {"event_type": type(event).__name__, "event_keys": keys}
 
 
-def report(client: CodeDeployClient, execution: HookExecution, status: HookStatus) -> bool:
+def report(client: CodeDeployClient, execution: HookExecution, status: HookStatus) -> None:
     """Deliver the verdict; a failure is logged, since CodeDeploy then fails the deploy at the hook timeout."""
     fields = {**execution.log_fields, "hook_status": status.value}
     try:
@@ -62,22 +62,15 @@ def report(client: CodeDeployClient, execution: HookExecution, status: HookStatu
             lifecycleEventHookExecutionId=execution.execution_id,
             status=status.value,
         )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "unknown error")
+    except Exception as exc:  # noqa: BLE001 - the SDK's own errors and anything else: logged, never raised
+        code = exc.response.get("Error", {}).get("Code", "unknown error") if isinstance(exc, ClientError) else None
         if code == ALREADY_COMPLETED:
             # A retried attempt whose first try landed, or a rerun of an event already decided.
             logger.warning("CodeDeploy already has a status for this hook execution", extra=fields)
-            return True
+            return
         logger.error(
             "Could not report the hook status: CodeDeploy will fail the deployment when the hook times out",
-            extra={**fields, "error_code": code},
+            extra={**fields, "error_code": code or type(exc).__name__},
         )
-        return False
-    except Exception as exc:  # noqa: BLE001 - the SDK's own errors and anything else: logged, never raised
-        logger.error(
-            "Could not report the hook status: CodeDeploy will fail the deployment when the hook times out",
-            extra={**fields, "error_code": type(exc).__name__},
-        )
-        return False
+        return
     logger.info("Reported the hook status to CodeDeploy", extra=fields)
-    return True
