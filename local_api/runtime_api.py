@@ -399,12 +399,6 @@ class ExecutionEnvironment:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def pid(self) -> int | None:
-        """The runtime process, while it runs."""
-        runtime = self._runtime
-        return runtime.process.pid if runtime is not None and runtime.process.poll() is None else None
-
     def invoke(self, event: Any = None, *, raw: bytes | None = None) -> Invocation:
         """Hand the runtime one event (JSON-serialisable, or `raw` bytes) and wait for its answer."""
         payload = raw if raw is not None else json.dumps({} if event is None else event).encode()

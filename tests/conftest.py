@@ -25,16 +25,47 @@ def load_event(name: str) -> Any:
     return copy.deepcopy(json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8")))
 
 
-def run_in_fresh_interpreter(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+def malformed(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """events/health.json with one change."""
+    event: dict[str, Any] = load_event("health")
+    change(event)
+    return event
+
+
+def records(lines: list[dict[str, Any]], message: str | None = None) -> list[dict[str, Any]]:
+    """The written lines with this message; by default, the invocations' records."""
+    from petsage_health.observability import REQUEST_RECORD  # the function's code, imported when used
+
+    return [line for line in lines if line.get("message") == (message or REQUEST_RECORD)]
+
+
+def run_in_fresh_interpreter(
+    code: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `code` in a new interpreter from the function's folder: it sees what a cold start
-    imports, not what this test process has imported already."""
+    imports, not what this test process has imported already. With `env`, that is its whole
+    environment (PATH empty unless given), as Lambda sets only what the template says."""
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=HEALTH_FUNCTION_DIR,
+        env=None if env is None else {"PATH": "", **env},
         capture_output=True,
         text=True,
         check=True,
     )
+
+
+# For run_in_fresh_interpreter: one invocation with the event file named by argv[1], and a context
+# as the Lambda runtime passes it; `response` holds the answer.
+INVOKE_ONCE = """
+import json, sys
+from types import SimpleNamespace
+from app import lambda_handler
+context = SimpleNamespace(function_name="HealthFunction", memory_limit_in_mb=1769, aws_request_id="c0ffee",
+    invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:HealthFunction",
+    get_remaining_time_in_millis=lambda: 5000)
+response = lambda_handler(json.load(open(sys.argv[1])), context)
+"""
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from local_api.lambda_runtime import LocalLambdaContext
+from tests.conftest import load_event
 
 Function = Callable[[Any], Any]  # the deployed code: event -> return value; raising is a function error
 
@@ -23,6 +24,20 @@ INVOKE_PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 HOOK_STATUS_TARGET = "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus"
 VERSION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:petsage-health-dev-health:7"
 LIVENESS_ROUTE = ("GET", "/api/v1/health")
+HOOK_EVENT = load_event("codedeploy-pre-traffic")  # what CodeDeploy sends the hook
+# What the hook sends, in order: the committed events, readiness last.
+SENT_EVENTS = ["health", "health-head", "direct-invoke", "root", "openapi", "ready"]
+
+
+def reported(status: str) -> list[dict[str, str]]:
+    """The one call CodeDeploy must receive."""
+    return [
+        {
+            "deploymentId": HOOK_EVENT["DeploymentId"],
+            "lifecycleEventHookExecutionId": HOOK_EVENT["LifecycleEventHookExecutionId"],
+            "status": status,
+        }
+    ]
 
 
 class Throttled(Exception):  # noqa: N818 - named after what Lambda answers, not an error of the code

@@ -5,8 +5,9 @@ copy of the function's code, with ARTIFACTS_DIR set. With `sam build --use-conta
 SAM's python3.13 build image: python3.13, pip and make on PATH, the repository mounted read-only,
 no `.venv`, HOME possibly unwritable. No container runs here, so this test reproduces that: a clean
 copy of the tracked files, PATH reduced to a bare CPython 3.13's bin plus /usr/bin:/bin, the copy and
-an empty HOME bind-mounted read-only in a private mount namespace (`unshare`; read-only mounts bind
-root too, unlike file modes).
+an empty HOME bind-mounted read-only in a private user and mount namespace (`unshare`; read-only
+mounts bind root too, unlike file modes). Like SAM's build, it installs the locked wheels with pip,
+from the package index (or the wheel cache pip is configured with): this test needs PyPI.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def build_like_sam_in_its_image(
     make = f"make --makefile {repo}/Makefile build-{function} BUILD_ARCH={arch}"
     script = f"mount --bind -o ro {repo} {repo} && mount --bind -o ro {home} {home} && exec {make}"
     result = subprocess.run(
-        ["/usr/bin/unshare", "--mount", "/bin/sh", "-c", script],
+        ["/usr/bin/unshare", "--map-root-user", "--mount", "/bin/sh", "-c", script],  # a user namespace: no root needed
         cwd=scratch,
         env={"PATH": f"{BARE_PYTHON_BIN}:/usr/bin:/bin", "HOME": str(home), "ARTIFACTS_DIR": str(artifacts)},
         capture_output=True,

@@ -118,7 +118,7 @@ def canned_api() -> Iterator[Callable[[dict[str, Answer]], str]]:
     def serve(answers: dict[str, Answer]) -> str:
         server = CannedApi(answers)
         CannedApi.instances.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         return server.url
 

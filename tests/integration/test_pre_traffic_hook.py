@@ -21,7 +21,9 @@ import pytest
 
 from tests.conftest import EVENTS_DIR, REPO_ROOT, load_event
 from tests.fake_lambda import (
+    HOOK_EVENT,
     LIVENESS_ROUTE,
+    SENT_EVENTS,
     VERSION_ARN,
     FakeCodeDeploy,
     FakeLambda,
@@ -29,13 +31,12 @@ from tests.fake_lambda import (
     HttpReply,
     broken_on,
     health_function,
+    reported,
 )
 
 pytestmark = pytest.mark.integration
 
 RUNNER = Path(__file__).resolve().parent / "run_hook.py"
-HOOK_EVENT = load_event("codedeploy-pre-traffic")  # what CodeDeploy sends the hook
-SENT_EVENTS = ["health", "health-head", "direct-invoke", "root", "openapi", "ready"]
 Answer = Callable[[str, dict[str, str], bytes], HttpReply]
 
 
@@ -71,7 +72,7 @@ class Loopback:
     def __post_init__(self) -> None:
         self.server = _Server(("127.0.0.1", 0), _Endpoint)
         self.server.answer = self._answer
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> HttpReply:
         self.authorizations.append(headers.get("Authorization", ""))
@@ -148,16 +149,6 @@ def run_hook(artifact: Path) -> Iterator[Callable[..., Run]]:
     yield run
     for server in servers:
         server.close()
-
-
-def reported(status: str) -> list[dict[str, str]]:
-    return [
-        {
-            "deploymentId": HOOK_EVENT["DeploymentId"],
-            "lifecycleEventHookExecutionId": HOOK_EVENT["LifecycleEventHookExecutionId"],
-            "status": status,
-        }
-    ]
 
 
 def test_healthy_health_function_is_reported_succeeded(artifact: Path, run_hook: Callable[..., Run]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from local_api.template import load_template
 from scripts import deploy
-from tests.conftest import REPO_ROOT
+from tests.conftest import EVENTS_DIR, INVOKE_ONCE, REPO_ROOT, run_in_fresh_interpreter
 from tests.sam_transform import SAM_PYTHON, of_type, transformed
 
 TEMPLATE = load_template()
@@ -61,27 +60,9 @@ def test_the_deployment_is_the_stack_name() -> None:
     assert len(stacks) == 2
 
 
-EMIT = """
-import json, sys
-from types import SimpleNamespace
-from app import lambda_handler
-context = SimpleNamespace(function_name="HealthFunction", memory_limit_in_mb=1769, aws_request_id="c0ffee",
-    invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:HealthFunction",
-    get_remaining_time_in_millis=lambda: 5000)
-lambda_handler(json.load(open("events/health.json")), context)
-"""
-
-
 def lines_written_by(deployment: str) -> list[dict[str, Any]]:
     """Every JSON line a fresh function process writes for one request, deployed as `deployment`."""
-    result = subprocess.run(
-        [sys.executable, "-c", EMIT],
-        cwd=REPO_ROOT,
-        env={"PYTHONPATH": f"{REPO_ROOT / 'functions/health'}", "DEPLOYMENT_NAME": deployment, "PATH": ""},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_in_fresh_interpreter(INVOKE_ONCE, str(EVENTS_DIR / "health.json"), env={"DEPLOYMENT_NAME": deployment})
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import load_event, logged
+from tests.conftest import load_event, logged, malformed
+from tests.event_answers import LIVENESS
 
 Invoke = Callable[[Any], Any]
-LIVENESS = {"status": "ok", "message": "PetSage API is purring!"}
 
 
 @pytest.mark.parametrize(
@@ -31,12 +31,6 @@ def test_a_direct_invocation_returns_the_liveness_payload(
 ) -> None:
     assert invoke(event) == LIVENESS
     assert logged(caplog, "Direct invocation answered with liveness")["reason"].startswith("not an HTTP API request")
-
-
-def malformed(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    event: dict[str, Any] = load_event("health")
-    change(event)
-    return event
 
 
 @pytest.mark.parametrize(

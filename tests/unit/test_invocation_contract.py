@@ -13,18 +13,11 @@ from petsage_health import observability
 from petsage_health.config import ReadinessConfig
 from petsage_health.invocation import Classification, InvocationKind, classify
 from petsage_health.readiness import ReadinessProbe
-from tests.conftest import load_event, logged
+from tests.conftest import load_event, logged, malformed, records
+from tests.event_answers import LIVENESS
 
 Invoke = Callable[[Any], Any]
 Written = Callable[[], list[dict[str, Any]]]
-LIVENESS = {"status": "ok", "message": "PetSage API is purring!"}
-
-
-def malformed(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """events/health.json with one change."""
-    event: dict[str, Any] = load_event("health")
-    change(event)
-    return event
 
 
 def answer_400(invoke: Invoke, event: Any, caplog: pytest.LogCaptureFixture) -> str:
@@ -204,10 +197,6 @@ def test_a_provisioned_environment_logs_its_configuration_problems_on_its_first_
 
 
 # --- the invocation's record ----------------------------------------------------------------------
-
-
-def records(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [line for line in lines if line.get("message") == observability.REQUEST_RECORD]
 
 
 def test_the_record_carries_the_x_ray_trace_id_without_its_parent_and_sampling(

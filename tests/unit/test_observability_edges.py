@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from petsage_health import observability
-from tests.conftest import load_event, run_in_fresh_interpreter
+from tests.conftest import load_event, records, run_in_fresh_interpreter
 
 Invoke = Callable[[Any], Any]
 Written = Callable[[], list[dict[str, Any]]]
@@ -47,14 +47,10 @@ def test_only_the_sdks_loggers_are_taken_over() -> None:
 # --- the invocation's record: its metrics' units, its latency's precision, the cold start on every line ---
 
 
-def request_records(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [line for line in lines if line.get("message") == observability.REQUEST_RECORD]
-
-
 def test_every_request_metric_is_a_count(invoke: Invoke, written: Written, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(observability, "_fresh_environment", True)
     invoke(load_event("health"))
-    [record] = request_records(written())
+    [record] = records(written())
     [directive] = record["_aws"]["CloudWatchMetrics"]
     assert {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]} == {
         "Faults": "Count",
@@ -66,7 +62,7 @@ def test_latency_is_kept_to_the_microsecond(invoke: Invoke, written: Written, mo
     readings = [100.0, 100.0123456]  # begin, record
     monkeypatch.setattr(observability, "time", SimpleNamespace(perf_counter=lambda: readings.pop(0)))
     invoke(load_event("health"))
-    [record] = request_records(written())
+    [record] = records(written())
     assert record["latency_ms"] == 12.346
 
 

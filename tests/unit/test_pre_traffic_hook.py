@@ -34,7 +34,9 @@ from pre_traffic_hook.clients import (
 from pre_traffic_hook.hook import run_hook
 from tests.conftest import EVENTS_DIR, load_event, logged
 from tests.fake_lambda import (
+    HOOK_EVENT,
     LIVENESS_ROUTE,
+    SENT_EVENTS,
     VERSION_ARN,
     FakeCodeDeploy,
     FakeLambda,
@@ -44,14 +46,12 @@ from tests.fake_lambda import (
     Throttled,
     broken_on,
     health_function,
+    reported,
 )
 
 REGION = "eu-west-1"
-HOOK_EVENT = load_event("codedeploy-pre-traffic")  # what CodeDeploy sends the hook
 ENVIRON = {"TARGET_VERSION_ARN": VERSION_ARN, "GATE_ON_READINESS": "false"}
 GATING_CHECKS = ["liveness", "liveness HEAD", "direct invoke", "root", "openapi document"]
-# What the hook sends, in order: the committed events, readiness last.
-SENT_EVENTS = ["health", "health-head", "direct-invoke", "root", "openapi", "ready"]
 
 
 class _Body(io.BytesIO):
@@ -145,17 +145,6 @@ def hook(
         event, context, environ=ENVIRON if environ is None else environ, events_dir=events_dir, clients=aws.clients
     )
     return aws
-
-
-def reported(status: str) -> list[dict[str, str]]:
-    """The one call CodeDeploy must receive."""
-    return [
-        {
-            "deploymentId": HOOK_EVENT["DeploymentId"],
-            "lifecycleEventHookExecutionId": HOOK_EVENT["LifecycleEventHookExecutionId"],
-            "status": status,
-        }
-    ]
 
 
 def all_logged(caplog: pytest.LogCaptureFixture, message: str) -> list[dict[str, Any]]:
@@ -545,11 +534,6 @@ def test_the_handler_never_raises(caplog: pytest.LogCaptureFixture, monkeypatch:
     pre_traffic_hook.handler.lambda_handler(HOOK_EVENT, None)
 
     assert logged(caplog, "The pre-traffic hook failed unexpectedly")["exc_info"] is not None
-
-
-def test_the_handler_finds_the_events_the_build_puts_beside_its_package() -> None:
-    package = Path(pre_traffic_hook.handler.__file__).resolve().parent
-    assert package.parent / "events" == pre_traffic_hook.handler.EVENTS_DIR
 
 
 # --- time: a check starts only when it and the report fit in what is left ----------------------
