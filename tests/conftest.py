@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -70,6 +71,15 @@ response = lambda_handler(json.load(open(sys.argv[1])), context)
 
 def pytest_configure(config: pytest.Config) -> None:
     pytest_progress.attach(config)
+
+
+@pytest.fixture(scope="module")
+def unreachable_endpoint() -> Iterator[str]:
+    """A loopback port that is bound but never listens: every connection to it is refused at once,
+    and no other process can take the port while the tests use it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield "http://127.0.0.1:{}".format(*sock.getsockname()[1:2])
 
 
 @pytest.fixture

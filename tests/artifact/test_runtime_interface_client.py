@@ -10,8 +10,6 @@ runtime client printed, with AWS_LAMBDA_LOG_FORMAT=JSON as the template configur
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,14 +137,6 @@ def test_every_metric_carries_the_deployment_dimension(answered: dict[str, Invoc
 
 
 # --- third-party loggers, on the first readiness call --------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def unreachable_endpoint() -> Iterator[str]:
-    """A loopback port that is bound but never listens: every connection to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield "http://127.0.0.1:{}".format(*sock.getsockname()[1:2])
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import sys
 import threading
 import types
@@ -252,9 +251,9 @@ def test_a_run_fails_on_a_broken_contract(
 
 
 def test_a_run_fails_when_the_api_is_unreachable(
-    canary: types.ModuleType, runtime: SyntheticsRuntime, monkeypatch: pytest.MonkeyPatch
+    canary: types.ModuleType, runtime: SyntheticsRuntime, monkeypatch: pytest.MonkeyPatch, unreachable_endpoint: str
 ) -> None:
-    monkeypatch.setenv("API_URL", unused_loopback_url())
+    monkeypatch.setenv("API_URL", unreachable_endpoint)
     with pytest.raises(ConnectionRefusedError):
         canary.handler({}, None)
     assert runtime.steps == [("liveness", "failed")]
@@ -331,14 +330,6 @@ def test_a_run_refuses_a_url_that_is_not_http(canary: types.ModuleType, monkeypa
     monkeypatch.setenv("API_URL", "file:///etc/passwd")
     with pytest.raises(ValueError, match="http"):
         canary.handler({}, None)
-
-
-def unused_loopback_url() -> str:
-    """A loopback URL on which nothing listens (the port was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def test_a_run_passes_against_the_real_function(
