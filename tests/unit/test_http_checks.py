@@ -4,14 +4,10 @@ that a check gives up on its own at its timeout, on loopback servers the tests r
 from __future__ import annotations
 
 import datetime
-import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
@@ -21,74 +17,21 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from petsage_health import checks
 from petsage_health.checks import Clients
-from petsage_health.config import Dependency, ReadinessConfig
+from petsage_health.config import Dependency
 from petsage_health.models import CheckStatus
-from petsage_health.readiness import ReadinessProbe
 from tests.conftest import logged
-
-
-@dataclass
-class Downstream:
-    url: str
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """/status/NNN answers NNN; /drip sends its body a byte at a time; anything else 200."""
-
-    downstream: Downstream
-    stop: threading.Event
-
-    def do_GET(self) -> None:
-        self.downstream.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-        status = int(self.path.removeprefix("/status/")) if self.path.startswith("/status/") else 200
-        self.send_response(status)
-        if self.path == "/drip":
-            self.send_header("Content-Length", "1000")
-            self.end_headers()
-            for _ in range(1000):
-                if self.stop.wait(0.02):
-                    return
-                self.wfile.write(b"x")
-                self.wfile.flush()
-        else:
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        """Quiet: the tests read `requests`."""
-
-
-def serve(tls: ssl.SSLContext | None = None) -> Iterator[Downstream]:
-    stop = threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    scheme, host = ("https", "localhost") if tls else ("http", "127.0.0.1")
-    downstream = Downstream(f"{scheme}://{host}:{server.server_address[1]}")
-    server.RequestHandlerClass = type("Handler", (_Handler,), {"downstream": downstream, "stop": stop})
-    # A short poll: shutdown() waits for the loop to notice, 0.5 s by default.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield downstream
-    stop.set()
-    server.shutdown()
-    server.server_close()
+from tests.readiness_helpers import Downstream, probe, serving, silent_port
 
 
 @pytest.fixture
 def downstream() -> Iterator[Downstream]:
-    yield from serve()
-
-
-def probe(url: str, timeout: str = "2") -> ReadinessProbe:
-    environ = {"HEALTH_HTTP_ENDPOINTS": url, "HEALTH_CHECK_TIMEOUT_SECONDS": timeout, "HEALTH_CACHE_TTL_SECONDS": "0"}
-    return ReadinessProbe(ReadinessConfig.from_environment(environ), "t")
+    with serving() as server:
+        yield server
 
 
 def status_of(url: str, timeout: str = "2") -> CheckStatus:
-    [(_, [entry])] = probe(url, timeout).report().checks.items()
+    readiness_probe = probe(HEALTH_HTTP_ENDPOINTS=url, HEALTH_CHECK_TIMEOUT_SECONDS=timeout)
+    [(_, [entry])] = readiness_probe.report().checks.items()
     return entry.status
 
 
@@ -137,12 +80,8 @@ def test_a_body_still_dripping_at_the_deadline_is_not_ready(downstream: Downstre
 
 @pytest.fixture
 def silent() -> Iterator[int]:
-    """A loopback port that accepts connections and never says a word (no HTTP, no TLS handshake)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    yield server.getsockname()[1]
-    server.close()
+    with silent_port() as port:
+        yield port
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
@@ -221,7 +160,8 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
 def tls_downstream(certificates: Certificates) -> Iterator[Downstream]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificates.chain, certificates.key)
-    yield from serve(context)
+    with serving(context) as server:
+        yield server
 
 
 def trusting(certificates: Certificates) -> Callable[[], ssl.SSLContext]:

@@ -25,22 +25,10 @@ from petsage_health.config import Dependency, ReadinessConfig
 from petsage_health.models import CheckStatus
 from petsage_health.readiness import ReadinessProbe
 from tests.conftest import AWS_REGION, load_event, logged
-
-Invoke = Callable[[Any], Any]
-
+from tests.readiness_helpers import Invoke, details, probe, use_probe
 
 # Credentials and region for the SDK, never real ones, and no endpoint but a test's own (conftest.py).
 pytestmark = pytest.mark.usefixtures("aws_environment")
-
-
-def probe(**environ: str) -> ReadinessProbe:
-    return ReadinessProbe(ReadinessConfig.from_environment({"HEALTH_CACHE_TTL_SECONDS": "0", **environ}), "t")
-
-
-def details(invoke: Invoke, readiness_probe: ReadinessProbe, monkeypatch: pytest.MonkeyPatch) -> tuple[int, Any]:
-    monkeypatch.setattr("petsage_health.routes.readiness_probe", readiness_probe)
-    response = invoke(load_event("ready-details"))
-    return response["statusCode"], json.loads(response["body"])
 
 
 def stubbed(service: str, monkeypatch: pytest.MonkeyPatch) -> Stubber:
@@ -75,7 +63,8 @@ def test_a_tables_state_decides_its_check(
 ) -> None:
     stubber = stubbed("dynamodb", monkeypatch)
     stubber.add_response("describe_table", {"Table": {"TableStatus": table_status}}, {"TableName": "pets"})
-    status_code, body = details(invoke, probe(HEALTH_DYNAMODB_TABLES="pets"), monkeypatch)
+    use_probe(monkeypatch, probe(HEALTH_DYNAMODB_TABLES="pets"))
+    status_code, body = details(invoke)
     assert body["checks"]["dynamodb/pets:responseTime"][0]["status"] == check
     assert (status_code, body["status"]) == (code, overall)
     stubber.assert_no_pending_responses()
@@ -85,7 +74,8 @@ def test_a_parameter_is_read_without_decryption(invoke: Invoke, monkeypatch: pyt
     stubber = stubbed("ssm", monkeypatch)
     # The Stubber refuses any other parameters: the check would fail.
     stubber.add_response("get_parameter", {"Parameter": {}}, {"Name": "/petsage/flag", "WithDecryption": False})
-    status_code, body = details(invoke, probe(HEALTH_SSM_PARAMETERS="/petsage/flag"), monkeypatch)
+    use_probe(monkeypatch, probe(HEALTH_SSM_PARAMETERS="/petsage/flag"))
+    status_code, body = details(invoke)
     assert (status_code, body["checks"]["ssm//petsage/flag:responseTime"][0]["status"]) == (200, "pass")
     stubber.assert_no_pending_responses()
 
@@ -93,7 +83,8 @@ def test_a_parameter_is_read_without_decryption(invoke: Invoke, monkeypatch: pyt
 def test_a_bucket_is_checked_with_head_bucket(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     stubber = stubbed("s3", monkeypatch)
     stubber.add_response("head_bucket", {}, {"Bucket": "petsage-assets"})
-    status_code, body = details(invoke, probe(HEALTH_S3_BUCKETS="petsage-assets"), monkeypatch)
+    use_probe(monkeypatch, probe(HEALTH_S3_BUCKETS="petsage-assets"))
+    status_code, body = details(invoke)
     assert (status_code, body["checks"]["s3/petsage-assets:responseTime"][0]["status"]) == (200, "pass")
     stubber.assert_no_pending_responses()
 
@@ -115,7 +106,8 @@ def test_each_component_has_the_drafts_type(invoke: Invoke, monkeypatch: pytest.
         HEALTH_SSM_PARAMETERS="/petsage/flag",
         HEALTH_HTTP_ENDPOINTS="https://api_bad.example/health",
     )
-    _, body = details(invoke, readiness_probe, monkeypatch)
+    use_probe(monkeypatch, readiness_probe)
+    _, body = details(invoke)
     types = {key: entries[0]["componentType"] for key, entries in body["checks"].items()}
     assert types == {
         "dynamodb/pets:responseTime": "datastore",
@@ -136,19 +128,25 @@ def test_each_component_has_the_drafts_type(invoke: Invoke, monkeypatch: pytest.
 # --- the SDK clients: made before the deadline starts, short timeouts, one attempt ------------------
 
 
-def test_the_sdk_clients_are_made_before_a_checks_deadline_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sdk_clients_are_made_before_a_checks_deadline_starts(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = boto3.client("dynamodb", region_name=AWS_REGION)
     stubber = Stubber(real)
     stubber.add_response("describe_table", {"Table": {"TableStatus": "ACTIVE"}}, {"TableName": "pets"})
     stubber.activate()
 
     def slowly_made(self: Any, service: str, **options: Any) -> Any:
-        time.sleep(0.3)  # as slow as loading a service model on a cold start, longer than the deadline
+        clock.spend(3)  # longer than the deadline, as importing boto3 and loading a model on a cold start
         return real
 
     monkeypatch.setattr("boto3.session.Session.client", slowly_made)
-    report = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.2").report()
-    assert report.status is CheckStatus.PASS
+    report = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="2").report()
+    # The stubbed call itself takes no time on the clock: a client made inside the check would be
+    # counted in its latency (3 s of a 2 s budget: a warning), not a pass.
+    [entry] = report.checks["dynamodb/pets:responseTime"]
+    assert (entry.status, entry.observed_value) == (CheckStatus.PASS, 0.0)
+    stubber.assert_no_pending_responses()
 
 
 def test_the_sdk_clients_get_the_configured_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,13 +285,17 @@ def test_latency_is_observed_in_milliseconds_and_written_as_shown(
     [(0.999, CheckStatus.PASS), (1.0, CheckStatus.WARN)],
     ids=["just under half of 2 s passes", "half of 2 s warns"],
 )
-def test_a_check_warns_from_half_its_budget(
-    clock: Clock, monkeypatch: pytest.MonkeyPatch, seconds: float, status: CheckStatus
+def test_a_check_warns_from_half_its_budget_and_the_function_stays_ready(
+    clock: Clock, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, seconds: float, status: CheckStatus
 ) -> None:
     stand_in(monkeypatch, taking(clock, seconds))
-    report = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="2").report()
+    readiness_probe = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="2")
+    report = readiness_probe.report()
     assert report.checks["dynamodb/pets:responseTime"][0].status is status
     assert report.status is status
+    use_probe(monkeypatch, readiness_probe)
+    response = invoke(load_event("ready"))  # a warning still takes traffic
+    assert (response["statusCode"], json.loads(response["body"])["status"]) == (200, status.value)
 
 
 def test_a_slow_failure_stays_a_failure(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -372,7 +374,7 @@ def test_the_route_hands_lambdas_remaining_time_to_the_readiness_probe(
 ) -> None:
     from app import lambda_handler
 
-    monkeypatch.setattr("petsage_health.routes.readiness_probe", probe(HEALTH_DYNAMODB_TABLES="pets"))
+    use_probe(monkeypatch, probe(HEALTH_DYNAMODB_TABLES="pets"))
     response = lambda_handler(load_event("ready"), _Context("HealthFunction"))
     assert response["statusCode"] == 503
     assert logged(caplog, "Dependency check timed out")["timeout_seconds"] == 0.125  # 0.375 s less 0.25
@@ -385,7 +387,7 @@ def test_without_a_lambda_context_the_route_uses_the_configured_timeout(
 
     # Tools that run the resolver themselves may pass no context at all.
     readiness_probe = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.125")
-    monkeypatch.setattr("petsage_health.routes.readiness_probe", readiness_probe)
+    use_probe(monkeypatch, readiness_probe)
     assert app.resolve(load_event("ready"), None)["statusCode"] == 503  # type: ignore[arg-type]
     assert logged(caplog, "Dependency check timed out")["timeout_seconds"] == 0.125
 

@@ -4,111 +4,25 @@ answer that names nothing, with every check kept for IAM-authorized callers."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
 from petsage_health.config import Dependency, ReadinessConfig, http_endpoint
-from petsage_health.readiness import ReadinessProbe
 from tests.conftest import create_resources as create_resources_named
 from tests.conftest import load_event
+from tests.readiness_helpers import Downstream, Invoke, details, probe, serving, statuses, use_probe
 
-Invoke = Callable[[Any], Any]
 pytestmark = pytest.mark.usefixtures("aws_environment")
-
-
-# --- a downstream service on loopback -------------------------------------------------------
-
-
-@dataclass
-class Downstream:
-    """A health endpoint per behaviour, recording what each request carried."""
-
-    url: str
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    unfinished_writes: list[str] = field(default_factory=list)  # the client hung up mid-body
-
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.requests]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    downstream: Downstream
-    release: threading.Event
-
-    def do_GET(self) -> None:
-        self.downstream.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-        if self.path == "/health":
-            self._answer(200, b'{"status":"pass"}')
-        elif self.path == "/broken":
-            self._answer(500, b'{"status":"fail"}')
-        elif self.path == "/moved":
-            self.send_response(302)
-            self.send_header("Location", "/health")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        elif self.path == "/hang":
-            self.release.wait(10)  # never answers within any check's deadline
-        elif self.path == "/huge":
-            self.send_response(200)
-            self.send_header("Content-Length", str(64 * 1024 * 1024))
-            self.end_headers()
-            try:
-                for _ in range(64 * 1024):
-                    self.wfile.write(b"x" * 1024)
-            except OSError:
-                self.downstream.unfinished_writes.append(self.path)
-
-    def _answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/health+json")
-        self.send_header("Set-Cookie", "session=from-downstream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-        """Quiet: the test reads `requests`."""
 
 
 @pytest.fixture
 def downstream() -> Iterator[Downstream]:
-    release = threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    result = Downstream(f"http://127.0.0.1:{server.server_address[1]}")
-    handler = type("Handler", (_Handler,), {"downstream": result, "release": release})
-    server.RequestHandlerClass = handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield result
-    release.set()
-    server.shutdown()
-    server.server_close()
-
-
-def probe(**environ: str) -> ReadinessProbe:
-    settings = {"HEALTH_CACHE_TTL_SECONDS": "0", "HEALTH_CHECK_TIMEOUT_SECONDS": "0.5", **environ}
-    return ReadinessProbe(ReadinessConfig.from_environment(settings), "petsage-health")
-
-
-def use(monkeypatch: pytest.MonkeyPatch, readiness: ReadinessProbe) -> None:
-    monkeypatch.setattr("petsage_health.routes.readiness_probe", readiness)
-
-
-def details(invoke: Invoke) -> tuple[int, dict[str, Any]]:
-    response = invoke(load_event("ready-details"))
-    return response["statusCode"], json.loads(response["body"])
-
-
-def statuses(body: dict[str, Any]) -> dict[str, str]:
-    return {key: entries[0]["status"] for key, entries in body["checks"].items()}
+    with serving() as server:
+        yield server
 
 
 # --- downstream HTTP services -----------------------------------------------------------------
@@ -122,7 +36,8 @@ def statuses(body: dict[str, Any]) -> dict[str, str]:
 def test_an_http_dependency_passes_on_2xx_only(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, downstream: Downstream, path: str, status: str
 ) -> None:
-    use(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + path))
+    # A short deadline: /hang fails when it passes.
+    use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + path, HEALTH_CHECK_TIMEOUT_SECONDS="0.5"))
     code, body = details(invoke)
     port = downstream.url.rsplit(":", 1)[1]
     key = f"http/127.0.0.1_{port}{path}:responseTime"
@@ -133,7 +48,7 @@ def test_an_http_dependency_passes_on_2xx_only(
 
 
 def test_redirects_are_not_followed(invoke: Invoke, monkeypatch: pytest.MonkeyPatch, downstream: Downstream) -> None:
-    use(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/moved"))
+    use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/moved"))
     invoke(load_event("ready-details"))
     assert downstream.paths() == ["/moved"]
 
@@ -141,7 +56,7 @@ def test_redirects_are_not_followed(invoke: Invoke, monkeypatch: pytest.MonkeyPa
 def test_no_credentials_or_cookies_are_sent_downstream(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, downstream: Downstream
 ) -> None:
-    use(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/health", HEALTH_CACHE_TTL_SECONDS="0"))
+    use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/health", HEALTH_CACHE_TTL_SECONDS="0"))
     event = load_event("ready-details")  # the caller's own signature and cookies stay with the caller
     event["cookies"] = ["session=caller"]
     invoke(event)
@@ -155,7 +70,7 @@ def test_no_credentials_or_cookies_are_sent_downstream(
 def test_only_the_first_few_kib_of_a_huge_body_are_read(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, downstream: Downstream
 ) -> None:
-    use(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/huge", HEALTH_CHECK_TIMEOUT_SECONDS="5"))
+    use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/huge", HEALTH_CHECK_TIMEOUT_SECONDS="5"))
     code, body = details(invoke)
     assert (code, body["status"]) == (200, "pass")
     for _ in range(100):  # the server notices the closed connection on one of its next writes
@@ -184,7 +99,7 @@ def test_a_bad_url_is_a_failing_configuration_check_and_is_never_called(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     assert http_endpoint(url) is None
-    use(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=url))
+    use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=url))
     code, body = details(invoke)
     assert code == 503
     assert statuses(body) == {"config/HEALTH_HTTP_ENDPOINTS:validity": "fail"}
@@ -254,7 +169,7 @@ def test_a_failing_critical_dependency_fails_readiness_and_an_optional_one_warns
         environ[variable] += "," + value
     if optional:
         environ["HEALTH_OPTIONAL_DEPENDENCIES"] = failing_key
-    use(monkeypatch, probe(**environ))
+    use_probe(monkeypatch, probe(**environ))
     code, body = details(invoke)
     assert statuses(body)[f"{failing_key}:responseTime"] == "fail"  # the component itself failed either way
     assert [s for k, s in statuses(body).items() if not k.startswith(failing_key)] == ["pass"] * 4
@@ -266,7 +181,7 @@ def test_a_failing_critical_dependency_fails_readiness_and_an_optional_one_warns
 def test_an_optional_key_naming_no_dependency_is_a_configuration_failure(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use(
+    use_probe(
         monkeypatch,
         probe(
             HEALTH_HTTP_ENDPOINTS="http://127.0.0.1:9/health",
@@ -299,7 +214,7 @@ def test_the_public_answer_names_no_resource_whatever_is_configured(
         environ["HEALTH_HTTP_ENDPOINTS"] += f",{downstream.url}/broken"
         environ["HEALTH_S3_BUCKETS"] += ",Not_A_Bucket!"
         environ["HEALTH_OPTIONAL_DEPENDENCIES"] = "s3/pawprint-assets"
-    use(monkeypatch, probe(**environ))
+    use_probe(monkeypatch, probe(**environ))
     for event in ("ready", "ready-head"):
         response = invoke(load_event(event))
         assert response["statusCode"] == (200 if healthy else 503)
