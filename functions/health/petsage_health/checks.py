@@ -98,11 +98,10 @@ def _http_get(url: str, timeout_seconds: float) -> CheckStatus:
         # pragma: no mutate end
     finally:
         connection.close()
-    if 300 <= response.status < 400:
-        raise HttpCheckError(f"HTTP {response.status} (redirects are not followed)")
-    if not 200 <= response.status < 300:
-        raise HttpCheckError(f"HTTP {response.status}")
-    return CheckStatus.PASS
+    if 200 <= response.status < 300:
+        return CheckStatus.PASS
+    redirect = " (redirects are not followed)" if 300 <= response.status < 400 else ""
+    raise HttpCheckError(f"HTTP {response.status}{redirect}")
 
 
 @cache
