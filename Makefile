@@ -11,6 +11,7 @@ PY          := $(VENV)/bin/python
 SAM_VENV    := .tools/sam
 CHECKOV_VENV := .tools/checkov
 BENCH_VENV  := .tools/bench
+MINISTACK_VENV := .tools/ministack
 RUNS        ?= 15
 SAM         := $(SAM_VENV)/bin/sam
 CHECKOV     := $(CHECKOV_VENV)/bin/checkov
@@ -50,12 +51,16 @@ $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
 $(BENCH_VENV)/.installed: bench/requirements-tools.txt
 	$(call venv,$(BENCH_VENV),bench/requirements-tools.txt,the benchmark's plotting library,about 20 s)
 
-ENVIRONMENTS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(BENCH_VENV)/.installed
+$(MINISTACK_VENV)/.installed: tools/requirements-ministack.txt
+	$(call venv,$(MINISTACK_VENV),tools/requirements-ministack.txt,MiniStack (the local AWS emulator make rehearse deploys to),about 20 s)
 
-# The four environments are independent: installed side by side, their downloads overlap.
+ENVIRONMENTS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(BENCH_VENV)/.installed \
+	$(MINISTACK_VENV)/.installed
+
+# The environments are independent: installed side by side, their downloads overlap.
 .PHONY: install
 install: ## Create the virtual environments (CPython 3.13) from the hash-pinned lock files
-	@$(MAKE) -j4 $(ENVIRONMENTS)
+	@$(MAKE) -j5 $(ENVIRONMENTS)
 
 # uv resolves each requirements*.in into its lock with the whole closure and every file's hash;
 # the function's for Lambda's platform (CPython 3.13, arm64), the others for any platform.
@@ -68,6 +73,7 @@ lock: $(VENV)/.installed ## Re-resolve every requirements*.in into its hash-pinn
 	$(LOCK) --universal requirements.in -o requirements.txt
 	$(LOCK) --universal tools/requirements-sam.in -o tools/requirements-sam.txt
 	$(LOCK) --universal tools/requirements-checkov.in -o tools/requirements-checkov.txt
+	$(LOCK) --universal tools/requirements-ministack.in -o tools/requirements-ministack.txt
 	$(LOCK) --universal bench/requirements-tools.in -o bench/requirements-tools.txt
 	$(LOCK) --universal bench/requirements-lambda.in -o bench/requirements-lambda.txt
 	$(LOCK) --universal bench/requirements.in -o bench/requirements.txt
@@ -94,8 +100,8 @@ test: install lint build ## Lint, validate and build the template, then run ever
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, bandit, cfn-lint (+ serverless rules), checkov, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/health functions/pre_traffic_hook local_api scripts tests bench canary
-	$(VENV)/bin/bandit -r functions local_api scripts canary -q
+	$(VENV)/bin/mypy functions/health functions/pre_traffic_hook local_api scripts tests bench canary tools/emulator
+	$(VENV)/bin/bandit -r functions local_api scripts canary tools/emulator -q
 	$(VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
 	@# Skips are per resource, each with its reason, in template.yaml (Metadata: checkov: skip).
 	@# --skip-download: no call to Prisma Cloud (offline, and no guideline links needed).
@@ -150,11 +156,23 @@ mutation: $(VENV)/.installed $(SAM_VENV)/.installed ## Mutation testing: killed/
 soak: $(VENV)/.installed ## 100,000 warm invocations, then 20,000 requests 32 at a time on loopback
 	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -v
 
+# Three steps: check the configuration and find credentials (one line saying what to set when
+# there are none, before a minute of building), build, deploy. Modules run with -m from the
+# repository root, so scripts/ imports local_api like the tests do.
 .PHONY: deploy
-deploy: $(VENV)/.installed build ## sam deploy --config-env $(CONFIG_ENV) (PARAMS="K=V ..." adds overrides), then print the URLs
-	$(PY) scripts/deploy.py --config-env $(CONFIG_ENV) $(PARAMS)
+deploy: $(VENV)/.installed $(SAM_VENV)/.installed ## Check, build, sam deploy --config-env $(CONFIG_ENV) (PARAMS="K=V ..." adds overrides), print the URLs
+	@$(PY) -m scripts.deploy --config-env $(CONFIG_ENV) --preflight $(PARAMS)
+	@$(MAKE) build
+	$(PY) -m scripts.deploy --config-env $(CONFIG_ENV) $(PARAMS)
 	@# Stack name and region come from samconfig.toml's [$(CONFIG_ENV).global.parameters].
 	$(SAM) list stack-outputs --config-env $(CONFIG_ENV) --output table
+
+# The deploy path end to end on MiniStack, a local AWS emulator on 127.0.0.1 (its own
+# hash-locked environment, no Docker): the real `make deploy` four times, checked after each
+# (scripts/rehearse.py, docs/deploying.md). A scratch copy of the repository takes the edits.
+.PHONY: rehearse
+rehearse: $(VENV)/.installed $(SAM_VENV)/.installed $(MINISTACK_VENV)/.installed ## Rehearse make deploy on a local AWS emulator: create, new code, new config, strategy only
+	$(PY) -m scripts.rehearse
 
 .PHONY: canary
 canary: $(VENV)/.installed ## Copy canary/api_canary.py into template.yaml as the canary's inline script

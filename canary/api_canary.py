@@ -5,6 +5,14 @@ runtime saves it as python/api_canary.py; tests keep the two identical). The run
 Python 3.12, so nothing here needs 3.13. The standard library for HTTP (an API check needs no
 browser), and the runtime's botocore to sign the readiness-details request with the canary's
 role (SigV4): that route is IAM-authorized.
+
+No `execute_step`: in the Selenium library it is a coroutine for UI canaries (the AWS page
+"Library functions available for Python canary scripts using Selenium" lists it under "UI
+canaries only"), which reads the browser's URL after every step, and with no browser launched
+there is no step metric to rely on. The deploy gate needs one that is certain to exist, so the
+canary publishes its own: `CheckSuccessPercent` (100 or 0) per check, dimensions CanaryName and
+Check, in the CloudWatchSynthetics namespace its role may write. The runtime still publishes
+the run's own SuccessPercent by CanaryName; any failed check fails the run.
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ import os
 from urllib.parse import urlsplit
 
 from aws_synthetics.common import synthetics_logger as logger
-from aws_synthetics.selenium import synthetics_webdriver as syn_webdriver
 
 LIVENESS_PATH = "/api/v1/health"
 READINESS_PATH = "/api/v1/health/ready"
@@ -26,6 +33,9 @@ LIVENESS_TYPE = "application/json"
 READINESS_TYPE = "application/health+json"
 READY = ("pass", "warn")
 TIMEOUT_SECONDS = 10.0
+# What the deploy gate (CanaryLivenessFailedAlarm) and the dashboard read.
+METRIC_NAMESPACE = "CloudWatchSynthetics"
+METRIC_NAME = "CheckSuccessPercent"
 # Enough of a wrong body to diagnose it from the canary log, never a whole page.
 EXCERPT_BYTES = 200
 
@@ -113,14 +123,52 @@ def check_readiness(base_url: str, troubled: list[str] | None = None) -> str:
     return str(readiness)
 
 
-def handler(event: object, context: object) -> str:
-    """The Synthetics entry point: each check is a step, and any exception fails the run."""
+async def handler(event: object, context: object) -> str:
+    """The Synthetics entry point: every check runs and is published; any failure fails the run.
+
+    Later checks run after a failed one: on-call sees every broken part of the contract at once.
+    """
     base_url = os.environ["API_URL"]
-    syn_webdriver.execute_step("liveness", lambda: check_liveness(base_url))
     troubled: list[str] = []
-    syn_webdriver.execute_step("readiness details", lambda: troubled.extend(check_readiness_details(base_url)))
-    syn_webdriver.execute_step("readiness", lambda: check_readiness(base_url, troubled))
+    checks = {
+        "liveness": lambda: check_liveness(base_url),
+        "readiness details": lambda: troubled.extend(check_readiness_details(base_url)),
+        "readiness": lambda: check_readiness(base_url, troubled),
+    }
+    passed: dict[str, bool] = {}
+    failures: list[Exception] = []
+    for name, check in checks.items():
+        try:
+            check()
+        except Exception as failure:  # noqa: BLE001 - any failure of a check is that check's result
+            logger.error(f"{name}: failed: {failure}")
+            failures.append(failure)
+            passed[name] = False
+        else:
+            passed[name] = True
+    publish(passed)
+    if failures:
+        raise failures[0]
     return "PetSage API health contract intact"
+
+
+def publish(passed: dict[str, bool]) -> None:
+    """One CheckSuccessPercent datapoint per check; raises (failing the run) when CloudWatch refuses."""
+    import boto3  # the runtime's; imported where used, like botocore above
+
+    canary = os.environ["CANARY_NAME"]
+    boto3.client("cloudwatch").put_metric_data(
+        Namespace=METRIC_NAMESPACE,
+        MetricData=[
+            {
+                "MetricName": METRIC_NAME,
+                "Dimensions": [{"Name": "CanaryName", "Value": canary}, {"Name": "Check", "Value": name}],
+                "Value": 100.0 if ok else 0.0,
+                "Unit": "Percent",
+            }
+            for name, ok in passed.items()
+        ],
+    )
 
 
 def _health_document(path: str, content_type: str, body: bytes) -> dict[str, object]:

@@ -1,13 +1,20 @@
-"""`make deploy`: `sam deploy --config-env ENV`, with the two things SAM alone does not do.
+"""`make deploy`: `sam deploy --config-env ENV`, with the things SAM alone does not do.
+
+`make deploy` runs this module twice: with `--preflight` before building, to check the
+configuration and that AWS credentials can be found (one line saying what to set, not a
+traceback from SAM CLI after a minute of building), then after `make build` to deploy.
 
 1. It refuses a deploy whose alarms would notify no one, where the environment asks for a
    subscriber (`RequireAlarmSubscriber=true`, set for prod); the template's `Rules` refuse it
    again in CloudFormation, for whoever deploys without make.
-2. It passes `VersionFingerprint`: SAM names the version AutoPublishAlias publishes after the
-   code and the function's properties with parameter `Ref`s unresolved, so a parameter-only
+2. It passes `VersionFingerprint`, which SAM uses as the version's hash instead of its own
+   (AutoPublishCodeSha256). SAM's own hashes parameter `Ref`s unresolved, so a parameter-only
    change (ReleaseId, the readiness resources, EnableSnapStart…) would leave the `live` alias on
-   the old version. The fingerprint hashes the built artifact and the values of every parameter
-   the function's properties use.
+   the old version. The fingerprint hashes what a published Lambda version holds: the built
+   artifact, the function's properties as the built template has them (Globals applied), and the
+   values of the parameters those properties use. Properties that are no part of a version
+   (NOT_VERSIONED) are left out, so changing only the deployment strategy or the reserved
+   concurrency runs no needless deployment.
 
 It passes every parameter of the template: samconfig's `parameter_overrides` (which
 `--parameter-overrides` would replace, not extend), then those given here (`PARAMS=` in make),
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shlex
 import subprocess  # runs SAM CLI with a fixed argv, no shell  # nosec B404
 import sys
@@ -34,6 +42,31 @@ from local_api.template import REPO_ROOT, load_template
 SAMCONFIG = REPO_ROOT / "samconfig.toml"
 ARTIFACT = REPO_ROOT / ".aws-sam" / "build" / "HealthFunction"
 FUNCTION = "HealthFunction"
+# What a published version does not hold, or what the artifact's hash already covers. "After you
+# publish a function version, its code, runtime, architecture, memory, layers, and most other
+# configuration settings are immutable" (Lambda developer guide, "Manage Lambda function
+# versions"); concurrency "applies to the function as a whole, including all published versions"
+# ("Configuring reserved concurrency"); provisioned concurrency, triggers (Events) and
+# asynchronous invocation are set on an alias or version, not in it; the role's policies are the
+# role's. Everything else (MemorySize, Timeout, Environment, Layers, SnapStart, Handler, Role,
+# LoggingConfig, Tracing, Description…) is hashed, including properties added later.
+NOT_VERSIONED = frozenset(
+    {
+        "AutoPublishAlias",
+        "AutoPublishAliasAllProperties",
+        "AutoPublishCodeSha256",
+        "CodeUri",  # the artifact's files are hashed instead of the path sam build wrote here
+        "DeploymentPreference",
+        "EventInvokeConfig",
+        "Events",
+        "FunctionUrlConfig",
+        "Policies",
+        "ProvisionedConcurrencyConfig",
+        "ReservedConcurrentExecutions",
+        "Tags",
+        "VersionDeletionPolicy",
+    }
+)
 FINGERPRINT = "VersionFingerprint"
 SUBSCRIBERS = ("AlarmEmail", "AlarmHttpsEndpoint", "AlarmNotificationTopicArn")
 
@@ -83,12 +116,34 @@ def check_alarm_subscriber(values: Mapping[str, str]) -> None:
         )
 
 
-def parameters_used_by(template: Mapping[str, Any], logical_id: str) -> set[str]:
-    """Every parameter the resource's properties reference, directly or through a condition."""
+def version_properties(template: Mapping[str, Any], logical_id: str = FUNCTION) -> dict[str, Any]:
+    """The function's properties that a published version holds, with Globals.Function applied."""
+    merged = _with_globals(
+        template.get("Globals", {}).get("Function", {}), template["Resources"][logical_id]["Properties"]
+    )
+    return {name: value for name, value in merged.items() if name not in NOT_VERSIONED}
+
+
+def _with_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """SAM's merge: maps merge key by key, lists add up, anything else the resource's value wins."""
+    merged = dict(globals_)
+    for name, value in properties.items():
+        default = merged.get(name)
+        if isinstance(default, dict) and isinstance(value, dict):
+            merged[name] = _with_globals(default, value)
+        elif isinstance(default, list) and isinstance(value, list):
+            merged[name] = default + value
+        else:
+            merged[name] = value
+    return merged
+
+
+def parameters_used_by(template: Mapping[str, Any], logical_id: str = FUNCTION) -> set[str]:
+    """Every parameter the version's properties reference, directly or through a condition."""
     parameters = set(template.get("Parameters", {}))
     conditions: dict[str, Any] = template.get("Conditions", {})
     used: set[str] = set()
-    pending = [template["Resources"][logical_id].get("Properties", {})]
+    pending: list[Any] = [version_properties(template, logical_id)]
     seen_conditions: set[str] = set()
     while pending:
         for name in _references(pending.pop()):
@@ -117,8 +172,9 @@ def _references(node: Any) -> Iterator[str]:
             yield from _references(item)
 
 
-def fingerprint(artifact: Path, values: Mapping[str, str]) -> str:
-    """SHA-256 of the artifact's files (bytecode excepted: it derives from the sources) and the values."""
+def fingerprint(artifact: Path, properties: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    """SHA-256 of the artifact's files (bytecode excepted: it derives from the sources), the
+    version's properties as the template writes them, and the values of the parameters they use."""
     digest = hashlib.sha256()
     files = sorted(path for path in artifact.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
     if not files:
@@ -126,18 +182,67 @@ def fingerprint(artifact: Path, values: Mapping[str, str]) -> str:
     for path in files:
         digest.update(str(path.relative_to(artifact)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(json.dumps(dict(sorted(values.items())), separators=(",", ":")).encode())
+    configuration = {"properties": properties, "parameters": dict(values)}
+    digest.update(json.dumps(configuration, sort_keys=True, separators=(",", ":"), default=str).encode())
     return digest.hexdigest()
 
 
-def deploy_overrides(config_env: str, extra: list[str], artifact: Path = ARTIFACT) -> dict[str, str]:
-    """Every parameter's value for `sam deploy`, checked, the fingerprint included."""
-    template = load_template()
-    values = effective_parameters(template, {**samconfig_overrides(config_env), **parse_overrides(extra)})
+def checked_parameters(config_env: str, extra: list[str]) -> dict[str, str]:
+    """Every parameter's value for this deploy, refused where it would deploy something unsafe."""
+    values = effective_parameters(load_template(), {**samconfig_overrides(config_env), **parse_overrides(extra)})
     check_alarm_subscriber(values)
-    used = parameters_used_by(template, FUNCTION)
-    values[FINGERPRINT] = fingerprint(artifact, {name: values[name] for name in used})
     return values
+
+
+def deploy_overrides(config_env: str, extra: list[str], artifact: Path = ARTIFACT) -> dict[str, str]:
+    """Every parameter's value for `sam deploy`, checked, the fingerprint included.
+
+    The version's properties come from the template `sam build` wrote beside the artifact: what
+    `sam deploy` will send.
+    """
+    values = checked_parameters(config_env, extra)
+    built = artifact.parent / "template.yaml"
+    if not built.is_file():
+        raise DeployRefusedError(f"no built template at {built}: run `make build` (make deploy does)")
+    template = load_template(built)
+    used = parameters_used_by(template, FUNCTION)
+    values[FINGERPRINT] = fingerprint(artifact, version_properties(template, FUNCTION), {n: values[n] for n in used})
+    return values
+
+
+def where_credentials_are(config_env: str, samconfig: Path = SAMCONFIG) -> str:
+    """Which credentials and region the deploy will use; refused, saying what to set, when there are none.
+
+    botocore's own chain, as SAM CLI resolves it: environment, shared files, SSO cache,
+    credential_process, container and instance roles. Nothing is sent to AWS.
+    """
+    import botocore.exceptions  # only the deploy path needs botocore
+    import botocore.session
+
+    config = tomllib.loads(samconfig.read_text(encoding="utf-8"))
+    settings = {**config.get("default", {}).get("global", {}).get("parameters", {})}
+    settings.update(config.get(config_env, {}).get("global", {}).get("parameters", {}))
+    profile = settings.get("profile") or os.environ.get("AWS_PROFILE") or None
+    session = botocore.session.Session(profile=profile)
+    region = settings.get("region") or session.get_config_variable("region")
+    shown = profile or "default"
+    how = (
+        "set AWS_PROFILE to a profile from `aws configure` or `aws configure sso` (then `aws sso login`), "
+        "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and run make deploy again"
+    )
+    try:
+        credentials = session.get_credentials()
+    except botocore.exceptions.BotoCoreError as problem:
+        raise DeployRefusedError(f"cannot read AWS credentials for profile {shown!r} ({problem}): {how}") from None
+    if credentials is None:
+        raise DeployRefusedError(
+            f"no AWS credentials found for profile {shown!r} (region {region}, samconfig.toml [{config_env}]): {how}"
+        )
+    if not region:
+        raise DeployRefusedError(f"no region for [{config_env}]: set region in samconfig.toml or AWS_REGION")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    target = f" at {endpoint}" if endpoint else ""
+    return f"credentials from {credentials.method} (profile {shown!r}), region {region}{target}"
 
 
 def as_sam_overrides(values: Mapping[str, str]) -> list[str]:
@@ -154,13 +259,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sam", default=str(REPO_ROOT / ".tools" / "sam" / "bin" / "sam"), help="SAM CLI")
     parser.add_argument("--artifact", type=Path, default=ARTIFACT, help="the built function (sam build's output)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="parameter overrides for this deploy")
-    parser.add_argument(
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--preflight",
+        action="store_true",
+        help="check the configuration and find AWS credentials, before anything is built; deploy nothing",
+    )
+    what.add_argument(
         "--print-overrides",
         action="store_true",
         help="print the checked overrides (fingerprint included) for `sam deploy --parameter-overrides`, and stop",
     )
     args = parser.parse_args(argv)
     try:
+        if args.preflight:
+            checked_parameters(args.config_env, args.overrides)
+            print(f"make deploy: {args.config_env}: {where_credentials_are(args.config_env)}", file=sys.stderr)
+            return 0
         overrides = deploy_overrides(args.config_env, args.overrides, args.artifact)
         pairs = as_sam_overrides(overrides)
     except DeployRefusedError as refusal:

@@ -1,11 +1,14 @@
 """The Synthetics canary's script, run as the runtime runs it, against real HTTP on loopback.
 
-Only the Synthetics runtime library (`aws_synthetics`) is stood in for; the script itself
-is the file template.yaml embeds, and the liveness check runs against the local API.
+Only the Synthetics runtime library (`aws_synthetics`, here its logger) is stood in for, and
+CloudWatch: the metrics go through a real boto3 client, which checks them against the API's
+model, into botocore's Stubber. The script itself is the file template.yaml embeds, and the
+liveness check runs against the local API.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import sys
@@ -30,23 +33,16 @@ HEALTH_JSON = "application/health+json"
 
 @dataclass
 class SyntheticsRuntime:
-    """What the canary sees of the Synthetics library: steps that run and report, and a logger."""
+    """What the canary sees of the Synthetics library: its logger."""
 
-    steps: list[tuple[str, str]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
-
-    def execute_step(self, name: str, function: Callable[[], Any]) -> Any:
-        # Like the runtime: the step fails, and the run with it, when the function raises.
-        try:
-            result = function()
-        except Exception:
-            self.steps.append((name, "failed"))
-            raise
-        self.steps.append((name, "passed"))
-        return result
+    errors: list[str] = field(default_factory=list)
 
     def info(self, message: str) -> None:
         self.lines.append(message)
+
+    def error(self, message: str) -> None:
+        self.errors.append(message)
 
 
 @pytest.fixture
@@ -54,13 +50,72 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> SyntheticsRuntime:
     runtime = SyntheticsRuntime()
     package = types.ModuleType("aws_synthetics")
     common = types.ModuleType("aws_synthetics.common")
-    selenium = types.ModuleType("aws_synthetics.selenium")
     common.synthetics_logger = runtime  # type: ignore[attr-defined]
-    selenium.synthetics_webdriver = runtime  # type: ignore[attr-defined]
     for name, module in {"aws_synthetics": package, "aws_synthetics.common": common}.items():
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setitem(sys.modules, "aws_synthetics.selenium", selenium)
     return runtime
+
+
+@dataclass
+class CloudWatch:
+    """What the canary sent to PutMetricData, call by call; `refuse` makes CloudWatch answer an error."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    refuse: bool = False
+
+    def results(self) -> dict[str, float]:
+        """Check -> CheckSuccessPercent, from the one call a run makes."""
+        [call] = self.calls
+        assert (call["Namespace"], {d["MetricName"] for d in call["MetricData"]}) == (
+            "CloudWatchSynthetics",
+            {"CheckSuccessPercent"},
+        )
+        found = {}
+        for datum in call["MetricData"]:
+            dimensions = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
+            assert dimensions.keys() == {"CanaryName", "Check"}
+            assert dimensions["CanaryName"] == CANARY_NAME
+            assert datum["Unit"] == "Percent"
+            found[dimensions["Check"]] = datum["Value"]
+        return found
+
+
+CANARY_NAME = "petsage-health-test"
+
+
+@pytest.fixture
+def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> CloudWatch:
+    """boto3.client("cloudwatch") as the canary gets it: real request validation, no network."""
+    import boto3
+    from botocore.stub import Stubber
+
+    recorder = CloudWatch()
+    monkeypatch.setenv("CANARY_NAME", CANARY_NAME)
+
+    def client(service: str, *args: Any, **kwargs: Any) -> Any:
+        assert service == "cloudwatch"
+        session = boto3.session.Session(region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")  # noqa: S106
+        real = session.client("cloudwatch")
+        real.meta.events.register(
+            "provide-client-params.cloudwatch.PutMetricData",
+            lambda params, **_: recorder.calls.append(params),
+        )
+        stubber = Stubber(real)
+        if recorder.refuse:
+            stubber.add_client_error("put_metric_data", "AccessDenied", http_status_code=403)
+        else:
+            stubber.add_response("put_metric_data", {})
+        stubber.activate()
+        return real
+
+    monkeypatch.setattr(boto3, "client", client)
+    return recorder
+
+
+def run(canary: types.ModuleType) -> str:
+    """One canary run, as the runtime awaits the handler."""
+    answer: str = asyncio.run(canary.handler({}, None))
+    return answer
 
 
 @pytest.fixture
@@ -142,7 +197,7 @@ HEALTHY: dict[str, Answer] = {
     "/api/v1/health/ready": readiness("pass"),
     "/api/v1/health/ready/details": details("pass", {"dynamodb/pets:responseTime": "pass"}),
 }
-STEPS = [("liveness", "passed"), ("readiness details", "passed"), ("readiness", "passed")]
+ALL_PASSED = {"liveness": 100.0, "readiness details": 100.0, "readiness": 100.0}
 
 
 @pytest.fixture(autouse=True)
@@ -178,10 +233,11 @@ def test_a_run_passes_when_live_and_ready(
     canned_api: Callable[[dict[str, Answer]], str],
     monkeypatch: pytest.MonkeyPatch,
     status: str,
+    cloudwatch: CloudWatch,
 ) -> None:
     monkeypatch.setenv("API_URL", canned_api({**HEALTHY, "/api/v1/health/ready": readiness(status)}) + "/")
-    assert canary.handler({}, None) == "PetSage API health contract intact"
-    assert runtime.steps == STEPS
+    assert run(canary) == "PetSage API health contract intact"
+    assert cloudwatch.results() == ALL_PASSED
     assert f"/api/v1/health/ready: 200, status {status}" in runtime.lines
 
 
@@ -243,28 +299,49 @@ def test_a_run_fails_on_a_broken_contract(
     answer: Answer,
     step: str,
     reason: str,
+    cloudwatch: CloudWatch,
 ) -> None:
     monkeypatch.setenv("API_URL", canned_api({**HEALTHY, path: answer}))
     with pytest.raises(canary.ContractBroken, match=reason):
-        canary.handler({}, None)
-    assert runtime.steps[-1] == (step, "failed")
+        run(canary)
+    # The broken check is published as 0 (the gate reads liveness's), every other one as measured.
+    assert cloudwatch.results() == {**ALL_PASSED, step: 0.0}
+    assert any(line.startswith(f"{step}: failed: ") for line in runtime.errors)
 
 
 def test_a_run_fails_when_the_api_is_unreachable(
-    canary: types.ModuleType, runtime: SyntheticsRuntime, monkeypatch: pytest.MonkeyPatch, unreachable_endpoint: str
+    canary: types.ModuleType, monkeypatch: pytest.MonkeyPatch, unreachable_endpoint: str, cloudwatch: CloudWatch
 ) -> None:
     monkeypatch.setenv("API_URL", unreachable_endpoint)
     with pytest.raises(ConnectionRefusedError):
-        canary.handler({}, None)
-    assert runtime.steps == [("liveness", "failed")]
+        run(canary)
+    assert cloudwatch.results() == dict.fromkeys(ALL_PASSED, 0.0)
+
+
+def test_a_run_fails_when_cloudwatch_refuses_its_metrics(
+    canary: types.ModuleType,
+    canned_api: Callable[[dict[str, Answer]], str],
+    monkeypatch: pytest.MonkeyPatch,
+    cloudwatch: CloudWatch,
+) -> None:
+    # A gate whose metric never arrives does nothing: the run fails instead, and CanaryFailedAlarm sees it.
+    from botocore.exceptions import ClientError
+
+    cloudwatch.refuse = True
+    monkeypatch.setenv("API_URL", canned_api(HEALTHY))
+    with pytest.raises(ClientError, match="AccessDenied"):
+        run(canary)
 
 
 def test_the_details_are_requested_signed_with_sigv4_for_execute_api_and_the_rest_unsigned(
-    canary: types.ModuleType, canned_api: Callable[[dict[str, Answer]], str], monkeypatch: pytest.MonkeyPatch
+    canary: types.ModuleType,
+    canned_api: Callable[[dict[str, Answer]], str],
+    monkeypatch: pytest.MonkeyPatch,
+    cloudwatch: CloudWatch,
 ) -> None:
     url = canned_api(HEALTHY)
     monkeypatch.setenv("API_URL", url)
-    canary.handler({}, None)
+    run(canary)
     server = next(s for s in CannedApi.instances if s.url == url)
     signature = server.authorizations["/api/v1/health/ready/details"]
     assert signature.startswith("AWS4-HMAC-SHA256 Credential=AKIACANARYROLE000000/")
@@ -274,9 +351,9 @@ def test_the_details_are_requested_signed_with_sigv4_for_execute_api_and_the_res
 
 def test_a_not_ready_run_names_the_failing_checks_in_its_message(
     canary: types.ModuleType,
-    runtime: SyntheticsRuntime,
     canned_api: Callable[[dict[str, Answer]], str],
     monkeypatch: pytest.MonkeyPatch,
+    cloudwatch: CloudWatch,
 ) -> None:
     checks = {"dynamodb/pets:responseTime": "fail", "s3/assets:responseTime": "warn", "ssm//flag:responseTime": "pass"}
     broken = {
@@ -289,8 +366,8 @@ def test_a_not_ready_run_names_the_failing_checks_in_its_message(
         canary.ContractBroken,
         match=r"checks not passing: dynamodb/pets:responseTime fail, s3/assets:responseTime warn;",
     ):
-        canary.handler({}, None)
-    assert runtime.steps == [("liveness", "passed"), ("readiness details", "passed"), ("readiness", "failed")]
+        run(canary)
+    assert cloudwatch.results() == {**ALL_PASSED, "readiness": 0.0}
 
 
 @pytest.mark.parametrize(
@@ -309,35 +386,45 @@ def test_a_run_fails_when_the_details_are_refused_or_malformed(
     monkeypatch: pytest.MonkeyPatch,
     answer: Answer,
     reason: str,
+    cloudwatch: CloudWatch,
 ) -> None:
     monkeypatch.setenv("API_URL", canned_api({**HEALTHY, "/api/v1/health/ready/details": answer}))
     with pytest.raises(canary.ContractBroken, match=reason):
-        canary.handler({}, None)
-    assert runtime.steps[-1] == ("readiness details", "failed")
+        run(canary)
+    assert cloudwatch.results()["readiness details"] == 0.0
 
 
 def test_without_credentials_the_details_step_fails_saying_so(
-    canary: types.ModuleType, canned_api: Callable[[dict[str, Answer]], str], monkeypatch: pytest.MonkeyPatch
+    canary: types.ModuleType,
+    canned_api: Callable[[dict[str, Answer]], str],
+    monkeypatch: pytest.MonkeyPatch,
+    cloudwatch: CloudWatch,
 ) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("API_URL", canned_api(HEALTHY))
     with pytest.raises(canary.ContractBroken, match="no AWS credentials"):
-        canary.handler({}, None)
+        run(canary)
 
 
-def test_a_run_refuses_a_url_that_is_not_http(canary: types.ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_refuses_a_url_that_is_not_http(
+    canary: types.ModuleType, monkeypatch: pytest.MonkeyPatch, cloudwatch: CloudWatch
+) -> None:
     monkeypatch.setenv("API_URL", "file:///etc/passwd")
     with pytest.raises(ValueError, match="http"):
-        canary.handler({}, None)
+        run(canary)
 
 
 def test_a_run_passes_against_the_real_function(
-    canary: types.ModuleType, runtime: SyntheticsRuntime, local_api: LocalApi, monkeypatch: pytest.MonkeyPatch
+    canary: types.ModuleType,
+    runtime: SyntheticsRuntime,
+    local_api: LocalApi,
+    monkeypatch: pytest.MonkeyPatch,
+    cloudwatch: CloudWatch,
 ) -> None:
     # Liveness and readiness as the function answers them (readiness checks nothing here: pass),
     # the details signed and let through by the local API as API Gateway lets a valid signature.
     monkeypatch.setenv("API_URL", local_api.url)
-    assert canary.handler({}, None) == "PetSage API health contract intact"
-    assert runtime.steps == STEPS
+    assert run(canary) == "PetSage API health contract intact"
+    assert cloudwatch.results() == ALL_PASSED
     assert "/api/v1/health/ready/details: 200, 0 checks" in runtime.lines

@@ -4,6 +4,7 @@ and rolls back on the alarms that mean "the new code is broken" — as the SAM t
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,10 +83,10 @@ def test_the_canarys_liveness_step_gates_the_deploy_and_its_readiness_step_does_
     assert TEMPLATE["Resources"]["HealthCanary"]["Properties"]["Name"] == {"Ref": "CanaryName"}
     assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {
         "CanaryName": {"Ref": "CanaryName"},
-        "StepName": "liveness",
+        "Check": "liveness",
     }
     assert (props["MetricName"], props["ComparisonOperator"], props["Threshold"]) == (
-        "SuccessPercent",
+        "CheckSuccessPercent",
         "LessThanThreshold",
         100,
     )
@@ -96,9 +97,14 @@ def test_the_canarys_liveness_step_gates_the_deploy_and_its_readiness_step_does_
     assert not {"Api5xxAlarm", "CanaryFailedAlarm", "ApiLatencyP99Alarm"} & {alarm["Ref"] for alarm in gating}
 
 
-def test_the_canary_script_names_its_liveness_step_as_the_alarm_expects() -> None:
+def test_the_canary_script_publishes_the_metric_the_gate_reads() -> None:
+    # Its publishing is run against moto in tests/integration/test_canary.py; here, the names agree.
     script = TEMPLATE["Resources"]["HealthCanary"]["Properties"]["Code"]["Script"]
-    assert 'execute_step("liveness"' in script
+    props = TEMPLATE["Resources"]["CanaryLivenessFailedAlarm"]["Properties"]
+    assert f'METRIC_NAMESPACE = "{props["Namespace"]}"' in script
+    assert f'METRIC_NAME = "{props["MetricName"]}"' in script
+    assert '"liveness": lambda: check_liveness(base_url)' in script
+    assert "execute_step" not in script.split('"""', 2)[2]  # a UI-canary coroutine: see the script's docstring
 
 
 def test_the_hook_is_a_python_313_arm64_function_named_for_the_codedeploy_role() -> None:
@@ -107,7 +113,8 @@ def test_the_hook_is_a_python_313_arm64_function_named_for_the_codedeploy_role()
     assert props["Architectures"] == ["arm64"]
     assert props["Handler"] == "pre_traffic_hook.handler.lambda_handler"
     # AWSCodeDeployRoleForLambda may invoke only arn:aws:lambda:*:*:function:CodeDeployHook_*
-    assert props["FunctionName"]["Fn::Sub"].startswith("CodeDeployHook_")
+    assert hook_name("petsage-health-dev").startswith("CodeDeployHook_")
+
     assert props["Timeout"] <= 900
     assert props["Environment"]["Variables"] == {
         "TARGET_VERSION_ARN": {"Ref": "HealthFunction.Version"},
@@ -115,6 +122,50 @@ def test_the_hook_is_a_python_313_arm64_function_named_for_the_codedeploy_role()
     }
     assert PARAMETERS["GateDeploysOnReadiness"]["Default"] == "false"
     assert TEMPLATE["Resources"]["PreTrafficHookFunction"]["Metadata"]["BuildMethod"] == "makefile"
+
+
+def hook_name(stack_name: str, stack_uuid: str = "51af3dc0-da77-11e4-872e-1234567db123") -> str:
+    """The hook's FunctionName as CloudFormation resolves it for a stack of that name."""
+    pseudo = {
+        "AWS::StackName": stack_name,
+        "AWS::StackId": f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{stack_name}/{stack_uuid}",
+    }
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, str | int):
+            return node
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        [(function, argument)] = node.items()
+        if function == "Ref":
+            return pseudo[argument]
+        if function == "Fn::Sub":
+            return re.sub(r"\$\{([^}]+)\}", lambda m: pseudo[m[1]], argument)
+        if function == "Fn::Join":
+            return resolve(argument[0]).join(resolve(argument[1]))
+        if function == "Fn::Split":
+            return resolve(argument[1]).split(resolve(argument[0]))
+        if function == "Fn::Select":
+            return resolve(argument[1])[int(argument[0])]
+        raise AssertionError(f"unexpected {function} in the hook's name")
+
+    name: str = resolve(TEMPLATE["Resources"]["PreTrafficHookFunction"]["Properties"]["FunctionName"])
+    return name
+
+
+@pytest.mark.parametrize("length", [18, 37, 38, 64, 128])
+def test_the_hooks_name_fits_lambdas_64_characters_for_any_stack_name(length: int) -> None:
+    # CloudFormation allows stack names of 128 characters (CreateStack); Lambda function names stop
+    # at 64 (CreateFunction). The name was CodeDeployHook_<stack>-pre-traffic: 38 characters broke it.
+    name = hook_name("p" * length)
+    assert name.startswith("CodeDeployHook_")
+    assert len(name) <= 64
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", name)
+
+
+def test_two_stacks_get_two_hooks() -> None:
+    # Function names are unique per account and region: dev and prod in one account must not clash.
+    assert hook_name("petsage-health-dev", "1" * 36) != hook_name("petsage-health-prod", "2" * 36)
 
 
 def test_the_hook_invokes_the_new_version_itself(cloudformation: dict[str, Any]) -> None:

@@ -7,9 +7,11 @@ notify no one, parameter-only changes that never reach the `live` alias, and ver
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +159,17 @@ def test_cloudformation_itself_refuses_a_prod_stack_without_a_subscriber() -> No
     assert not rule_refuses(deploy.effective_parameters(TEMPLATE, overrides("dev")))
 
 
-def test_the_deploy_target_goes_through_the_checks() -> None:
+def test_the_deploy_target_checks_before_it_builds_and_deploys_through_the_checks() -> None:
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
-    assert "scripts/deploy.py --config-env $(CONFIG_ENV)" in recipe
-    assert "$(SAM) deploy" not in recipe
+    recipe = makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    # As a module from the repository root: run as a file, scripts/ is sys.path[0] and local_api
+    # cannot be imported (the crash a fresh clone's `make deploy` had). tests/deploy runs it.
+    assert recipe[:3] == [
+        "\t@$(PY) -m scripts.deploy --config-env $(CONFIG_ENV) --preflight $(PARAMS)",
+        "\t@$(MAKE) build",
+        "\t$(PY) -m scripts.deploy --config-env $(CONFIG_ENV) $(PARAMS)",
+    ]
+    assert not any("$(SAM) deploy" in line for line in recipe)
 
 
 def test_the_deploy_script_refuses_before_calling_sam(capsys: pytest.CaptureFixture[str]) -> None:
@@ -186,15 +194,19 @@ def test_sam_alone_publishes_nothing_for_a_parameter_only_change() -> None:
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    code = tmp_path_factory.mktemp("artifact")
+    """A built function, and beside it the template as `sam build` writes it (here: the source's)."""
+    build = tmp_path_factory.mktemp("build")
+    (build / "template.yaml").write_text((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    code = build / "HealthFunction"
+    code.mkdir()
     (code / "app.py").write_text("def lambda_handler(event, context):\n    return {}\n", encoding="utf-8")
     return code
 
 
-def fingerprint_for(artifact: Path, parameters: dict[str, str]) -> str:
-    values = deploy.effective_parameters(TEMPLATE, parameters)
-    used = deploy.parameters_used_by(TEMPLATE, "HealthFunction")
-    return deploy.fingerprint(artifact, {name: values[name] for name in used})
+def fingerprint_for(artifact: Path, parameters: dict[str, str], template: dict[str, Any] = TEMPLATE) -> str:
+    values = deploy.effective_parameters(template, parameters)
+    used = deploy.parameters_used_by(template, "HealthFunction")
+    return deploy.fingerprint(artifact, deploy.version_properties(template), {name: values[name] for name in used})
 
 
 @pytest.mark.parametrize(
@@ -248,8 +260,86 @@ def test_the_fingerprint_covers_every_parameter_the_function_uses() -> None:
         value["Fn::Join"][1]["Ref"] for value in variables if isinstance(value, dict) and "Fn::Join" in value
     }
     assert from_environment - {"AWS::StackName"} <= used
-    assert {"EnableSnapStart", "ReservedConcurrency"} <= used  # through the conditions
-    assert "VersionFingerprint" not in used
+    assert "EnableSnapStart" in used  # through the SnapStartEnabled condition
+    # No part of a version: changing them must not run a needless deployment.
+    assert not {"VersionFingerprint", "ReservedConcurrency", "DeploymentStrategy"} & used
+
+
+def changed(edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """A copy of the template with one edit of HealthFunction's properties."""
+    template = copy.deepcopy(TEMPLATE)
+    edit(template["Resources"]["HealthFunction"]["Properties"])
+    return template
+
+
+VERSIONED_EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "MemorySize": lambda p: p.update(MemorySize=1792),
+    "Timeout": lambda p: p.update(Timeout=6),
+    "Environment literal": lambda p: p["Environment"]["Variables"].update(PYDANTIC_DISABLE_PLUGINS="none"),
+    "Layers": lambda p: p.update(Layers=["arn:aws:lambda:eu-west-1:123456789012:layer:extra:1"]),
+    "SnapStart literal": lambda p: p.update(SnapStart={"ApplyOn": "PublishedVersions"}),
+    "Handler": lambda p: p.update(Handler="app.other_handler"),
+    "LoggingConfig": lambda p: p["LoggingConfig"].update(ApplicationLogLevel="DEBUG"),
+    "EphemeralStorage (new property)": lambda p: p.update(EphemeralStorage={"Size": 1024}),
+}
+UNVERSIONED_EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "DeploymentPreference": lambda p: p["DeploymentPreference"].update(Type="Canary10Percent5Minutes"),
+    "ReservedConcurrentExecutions": lambda p: p.update(ReservedConcurrentExecutions=5),
+    "ProvisionedConcurrencyConfig": lambda p: p.update(
+        ProvisionedConcurrencyConfig={"ProvisionedConcurrentExecutions": 1}
+    ),
+    "Events": lambda p: p["Events"].pop("DocsHead"),
+    "Tags": lambda p: p.update(Tags={"team": "pets"}),
+}
+
+
+@pytest.mark.parametrize("edit", VERSIONED_EDITS.values(), ids=VERSIONED_EDITS.keys())
+def test_a_template_literal_that_a_version_holds_names_a_new_version(
+    artifact: Path, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    # AutoPublishCodeSha256 replaces SAM's own hash: what it leaves out, no deploy publishes.
+    assert fingerprint_for(artifact, READINESS_A, changed(edit)) != fingerprint_for(artifact, READINESS_A)
+
+
+@pytest.mark.parametrize("edit", UNVERSIONED_EDITS.values(), ids=UNVERSIONED_EDITS.keys())
+def test_what_a_version_does_not_hold_publishes_no_version(
+    artifact: Path, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    assert fingerprint_for(artifact, READINESS_A, changed(edit)) == fingerprint_for(artifact, READINESS_A)
+
+
+@pytest.mark.parametrize("change", [{"DeploymentStrategy": "Canary10Percent5Minutes"}, {"ReservedConcurrency": "10"}])
+def test_changing_only_the_strategy_or_the_reservation_publishes_no_version(
+    artifact: Path, change: dict[str, str]
+) -> None:
+    assert fingerprint_for(artifact, {**READINESS_A, **change}) == fingerprint_for(artifact, READINESS_A)
+
+
+def test_globals_count_as_the_functions_own_properties(artifact: Path) -> None:
+    with_globals = copy.deepcopy(TEMPLATE)
+    with_globals.setdefault("Globals", {}).setdefault("Function", {})["Timeout"] = 9
+    with_globals["Resources"]["HealthFunction"]["Properties"].pop("Timeout")
+    assert deploy.version_properties(with_globals)["Timeout"] == 9
+    assert fingerprint_for(artifact, READINESS_A, with_globals) != fingerprint_for(artifact, READINESS_A)
+    merged = deploy.version_properties(
+        {
+            "Globals": {"Function": {"Environment": {"Variables": {"A": "1", "B": "1"}}, "Layers": ["g"]}},
+            "Resources": {"F": {"Properties": {"Environment": {"Variables": {"B": "2"}}, "Layers": ["f"]}}},
+        },
+        "F",
+    )
+    assert merged == {"Environment": {"Variables": {"A": "1", "B": "2"}}, "Layers": ["g", "f"]}
+
+
+def test_the_fingerprint_reads_the_template_sam_build_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    artifact = tmp_path / "build" / "HealthFunction"
+    artifact.mkdir(parents=True)
+    (artifact / "app.py").write_text("x = 1\n", encoding="utf-8")
+    argv = ["--config-env", "dev", "--artifact", str(artifact), "--print-overrides"]
+    assert deploy.main(argv) == 2
+    assert "no built template" in capsys.readouterr().err
+    (artifact.parent / "template.yaml").write_text((REPO_ROOT / "template.yaml").read_text(encoding="utf-8"))
+    assert deploy.main(argv) == 0
 
 
 def sam_reads(*arguments: str) -> dict[str, str]:

@@ -1,0 +1,402 @@
+"""`make rehearse`: the deploy path end to end, on a local AWS emulator, before a real account sees it.
+
+It starts MiniStack on 127.0.0.1 (tools/emulator/ministack_server.py, in .tools/ministack), copies
+the repository into a scratch directory, and runs the real `make deploy` there four times with
+`AWS_ENDPOINT_URL` pointing at the emulator and dummy credentials:
+
+1. create the dev stack;
+2. change the function's code: a new version is published and `live` moves to it;
+3. change only a literal of the function in template.yaml (MemorySize): a new version again;
+4. change only the deployment strategy: no new version, `live` stays.
+
+After each it checks that the stack is complete, that the outputs `make deploy` printed exist,
+which versions exist and where `live` points, and it invokes `live` through the emulated Lambda
+API with the committed liveness event. Progress goes to stderr; the summary table to stdout.
+docs/deploying.md says what the emulator creates, skips, and cannot check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess  # runs make and the emulator with fixed argv, no shell  # nosec B404
+import sys
+import tempfile
+import time
+import tomllib
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_api.template import REPO_ROOT, load_template
+
+EMULATOR_PYTHON = REPO_ROOT / ".tools" / "ministack" / "bin" / "python"
+EMULATOR_SERVER = REPO_ROOT / "tools" / "emulator" / "ministack_server.py"
+CONFIG_ENV = "dev"
+FUNCTION = "HealthFunction"
+LIVENESS_BODY = {"status": "ok", "message": "PetSage API is purring!"}
+LIVENESS_EVENT = "events/health.json"
+# The environments the scratch copy borrows instead of installing its own.
+BORROWED = (".venv", ".tools")
+# One deploy through sam build and a change set takes ~25 s here; a stuck one is a failure.
+DEPLOY_TIMEOUT_SECONDS = 600
+MEMORY_SIZE_BEFORE, MEMORY_SIZE_AFTER = "MemorySize: 1769", "MemorySize: 1792"
+STRATEGY_ONLY = "DeploymentStrategy=Canary10Percent5Minutes"
+
+
+class RehearsalFailedError(Exception):
+    """A deploy did not do what a real one must."""
+
+
+def log(message: str) -> None:
+    print(f"rehearse: {message}", file=sys.stderr, flush=True)
+
+
+# --- the emulator ------------------------------------------------------------------------------
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """host:port of every TCP socket the process listens on (from /proc, no tool needed)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text(encoding="ascii").splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                address, port = fields[1].split(":")
+                found.add(f"{_ip(address)}:{int(port, 16)}")
+    return found
+
+
+def _ip(hexadecimal: str) -> str:
+    raw = bytes.fromhex(hexadecimal)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words)
+
+
+def is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0]
+    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")
+
+
+@contextmanager
+def emulator(scratch: Path, region: str) -> Iterator[tuple[str, Path]]:
+    """MiniStack on a free loopback port: (endpoint URL, the placeholders' record)."""
+    if not EMULATOR_PYTHON.exists():
+        raise RehearsalFailedError(f"no emulator environment at {EMULATOR_PYTHON}: run `make rehearse`")
+    port = free_loopback_port()
+    record = scratch / "not-emulated.jsonl"
+    record.touch()
+    output = (scratch / "emulator.log").open("wb")
+    command = [str(EMULATOR_PYTHON), "-I", str(EMULATOR_SERVER), "--port", str(port), "--region", region]
+    command += ["--record", str(record), "--state-dir", str(scratch / "emulator")]
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # nosec B603
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(endpoint):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RehearsalFailedError(f"the emulator did not start; see {scratch / 'emulator.log'}")
+            time.sleep(0.2)
+        exposed = {address for address in listening_addresses(process.pid) if not is_loopback(address)}
+        if exposed:
+            raise RehearsalFailedError(f"the emulator listens beyond loopback: {', '.join(sorted(exposed))}")
+        log(f"MiniStack ready at {endpoint} (pid {process.pid}, loopback only)")
+        yield endpoint, record
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        output.close()
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_ministack/health", timeout=1):  # loopback  # nosec B310
+            return True
+    except OSError:
+        return False
+
+
+# --- the scratch repository ----------------------------------------------------------------------
+
+
+def scratch_copy(destination: Path) -> Path:
+    """The repository's files as they are now (tracked and untracked, not ignored), its environments linked."""
+    listed = subprocess.run(  # nosec B603 B607
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    repo = destination / "repo"
+    for name in filter(None, listed.decode().split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)  # mtimes kept: make sees the environments as up to date
+    for name in BORROWED:
+        (repo / name).symlink_to(REPO_ROOT / name)
+    return repo
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    if text.count(old) != 1:
+        raise RehearsalFailedError(f"{path.name}: expected {old!r} once, to change it")
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# --- deploys and what they left ------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    step: str
+    seconds: float
+    stack_status: str
+    events: Counter[str]
+    versions: list[str]
+    live: str
+    memory_size: int
+    liveness: str
+    notes: list[str] = field(default_factory=list)
+
+
+class Rehearsal:
+    def __init__(self, repo: Path, endpoint: str, record: Path, region: str, stack: str) -> None:
+        import boto3  # only the rehearsal needs the SDK
+
+        self.repo, self.record, self.stack = repo, record, stack
+        aws = scratch_aws_files(repo.parent)
+        self.environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        self.environment.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": "rehearsal",
+                "AWS_SECRET_ACCESS_KEY": "rehearsal",  # nosec B105 - the emulator's dummy credentials
+                "AWS_CONFIG_FILE": str(aws / "config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(aws / "credentials"),
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "SAM_CLI_TELEMETRY": "0",
+            }
+        )
+        self.environment.pop("MAKEFLAGS", None)
+        self.environment.pop("MAKELEVEL", None)
+        session = boto3.Session(aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal", region_name=region)  # nosec B106
+        self.cloudformation: Any = session.client("cloudformation", endpoint_url=endpoint)
+        self.lambda_: Any = session.client("lambda", endpoint_url=endpoint)
+
+    def deploy(self, step: str, *make_arguments: str) -> tuple[float, str]:
+        """The Makefile's own deploy target, as a user runs it; the host's architecture, so the
+        emulator (which runs functions on this machine's interpreter) can load the wheels."""
+        command = ["make", "deploy", f"CONFIG_ENV={CONFIG_ENV}", f"BUILD_ARCH={host_architecture()}", *make_arguments]
+        log(f"{step}: {' '.join(command)}")
+        started = time.monotonic()
+        result = subprocess.run(  # nosec B603
+            command,
+            cwd=self.repo,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=DEPLOY_TIMEOUT_SECONDS,
+            check=False,
+        )
+        seconds = time.monotonic() - started
+        (self.repo.parent / f"deploy-{step}.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
+            raise RehearsalFailedError(f"{step}: make deploy exited {result.returncode}:\n{tail}")
+        log(f"{step}: make deploy done in {seconds:.1f} s")
+        return seconds, result.stdout + result.stderr
+
+    def check(self, step: str, seconds: float, printed: str, since: float) -> Outcome:
+        [stack] = self.cloudformation.describe_stacks(StackName=self.stack)["Stacks"]
+        status = stack["StackStatus"]
+        if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            raise RehearsalFailedError(f"{step}: stack is {status}")
+        expected = set(load_template(self.repo / "template.yaml")["Outputs"])
+        outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+        missing = sorted(name for name in expected if not outputs.get(name) or name not in printed)
+        if missing:
+            raise RehearsalFailedError(f"{step}: outputs missing or not printed by make deploy: {', '.join(missing)}")
+        fingerprints = re.findall(r"^VersionFingerprint=([0-9a-f]{64})$", printed, flags=re.MULTILINE)
+        expect(len(fingerprints) == 1, f"{step}: make deploy printed no VersionFingerprint")
+        version_ids = [
+            entry["LogicalResourceId"]
+            for entry in self.cloudformation.describe_stack_resources(StackName=self.stack)["StackResources"]
+            if entry["ResourceType"] == "AWS::Lambda::Version"
+        ]
+        # SAM names the version after the fingerprint's first ten characters (AutoPublishCodeSha256).
+        expect(
+            version_ids == [f"{FUNCTION}Version{fingerprints[0][:10]}"],
+            f"{step}: the stack's versions {version_ids} are not named after the fingerprint {fingerprints[0][:10]}",
+        )
+        function = self.physical_id(FUNCTION)
+        versions = [
+            entry["Version"]
+            for entry in self.lambda_.list_versions_by_function(FunctionName=function)["Versions"]
+            if entry["Version"] != "$LATEST"
+        ]
+        live = self.lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
+        memory = self.lambda_.get_function_configuration(FunctionName=function, Qualifier="live")["MemorySize"]
+        return Outcome(step, seconds, status, self.events_since(since), versions, live, memory, self.liveness(function))
+
+    def physical_id(self, logical_id: str) -> str:
+        resource = self.cloudformation.describe_stack_resource(StackName=self.stack, LogicalResourceId=logical_id)
+        physical: str = resource["StackResourceDetail"]["PhysicalResourceId"]
+        return physical
+
+    def events_since(self, since: float) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for event in self.cloudformation.describe_stack_events(StackName=self.stack)["StackEvents"]:
+            if event["Timestamp"].timestamp() >= since and event["ResourceType"] != "AWS::CloudFormation::Stack":
+                counts[event["ResourceStatus"]] += 1
+        return counts
+
+    def liveness(self, function: str) -> str:
+        """Invoke `live` with the committed API Gateway event: the exact liveness answer, or why not."""
+        payload = (self.repo / LIVENESS_EVENT).read_bytes()
+        answer = self.lambda_.invoke(FunctionName=function, Qualifier="live", Payload=payload)
+        body = answer["Payload"].read()
+        if answer.get("FunctionError"):
+            raise RehearsalFailedError(f"live answered a function error: {body[:300]!r}")
+        response = json.loads(body)
+        if response.get("statusCode") != 200 or json.loads(response.get("body", "null")) != LIVENESS_BODY:
+            raise RehearsalFailedError(f"live did not answer the liveness contract: {body[:300]!r}")
+        return "200, liveness body"
+
+    def not_emulated(self) -> list[dict[str, Any]]:
+        lines = self.record.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def scratch_aws_files(directory: Path) -> Path:
+    """Empty AWS config and credentials files: the user's real profiles are never read."""
+    aws = directory / "aws"
+    aws.mkdir(exist_ok=True)
+    for name in ("config", "credentials"):
+        (aws / name).touch()
+    return aws
+
+
+def host_architecture() -> str:
+    return "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise RehearsalFailedError(message)
+
+
+def rehearse(workdir: Path) -> list[Outcome]:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))[CONFIG_ENV]["global"]
+    stack, region = config["parameters"]["stack_name"], config["parameters"]["region"]
+    repo = scratch_copy(workdir)
+    outcomes: list[Outcome] = []
+    with emulator(workdir, region) as (endpoint, record):
+        rehearsal = Rehearsal(repo, endpoint, record, region, stack)
+
+        def step(name: str, *make_arguments: str) -> Outcome:
+            since = time.time() - 1
+            seconds, printed = rehearsal.deploy(name, *make_arguments)
+            outcome = rehearsal.check(name, seconds, printed, since)
+            outcomes.append(outcome)
+            return outcome
+
+        first = step("create")
+        expect(first.stack_status == "CREATE_COMPLETE", f"create: stack is {first.stack_status}")
+        expect(len(first.versions) == 1 and first.live == first.versions[0], f"create: versions {first.versions}")
+
+        with (repo / "functions/health/app.py").open("a", encoding="utf-8") as source:
+            source.write("# Rehearsal: changed code.\n")
+        code = step("new code")
+        expect(len(code.versions) == 1 and code.versions != first.versions, f"new code: versions {code.versions}")
+        expect(code.live == code.versions[0], f"new code: live is {code.live}, not the new version")
+
+        edit(repo / "template.yaml", MEMORY_SIZE_BEFORE, MEMORY_SIZE_AFTER)
+        literal = step("new MemorySize")
+        expect(literal.versions != code.versions, f"new MemorySize: no new version ({literal.versions})")
+        expect(literal.live == literal.versions[-1], f"new MemorySize: live is {literal.live}")
+        expect(literal.memory_size == int(MEMORY_SIZE_AFTER.split()[-1]), f"live has {literal.memory_size} MB")
+
+        strategy = step("strategy only", f"PARAMS={STRATEGY_ONLY}")
+        expect(strategy.versions == literal.versions, f"strategy only: versions became {strategy.versions}")
+        expect(strategy.live == literal.live, "strategy only: live moved")
+        groups = [n for n in rehearsal.not_emulated() if n["type"] == "AWS::CodeDeploy::DeploymentGroup"]
+        expect(
+            bool(groups)
+            and groups[-1]["properties"].get("DeploymentConfigName", "").endswith("Canary10Percent5Minutes"),
+            "strategy only: the deployment group did not receive the new strategy",
+        )
+        strategy.notes.append("deployment group now CodeDeployDefault.LambdaCanary10Percent5Minutes")
+        skipped = Counter(note["type"] for note in rehearsal.not_emulated() if note["action"] == "create")
+        outcomes[0].notes.append(
+            "accepted, not emulated: " + ", ".join(f"{kind} x{count}" for kind, count in sorted(skipped.items()))
+        )
+    return outcomes
+
+
+def table(outcomes: list[Outcome]) -> str:
+    rows = ["| deploy | time | stack | resource events | versions | live → | MB | invoke live | notes |"]
+    rows.append("|---|---:|---|---|---|---|---:|---|---|")
+    for o in outcomes:
+        events = ", ".join(f"{status} {count}" for status, count in sorted(o.events.items()))
+        rows.append(
+            f"| {o.step} | {o.seconds:.1f} s | {o.stack_status} | {events} | {', '.join(o.versions)} | {o.live} "
+            f"| {o.memory_size} | {o.liveness} | {'; '.join(o.notes)} |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, the copy)")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="petsage-rehearsal-"))
+    try:
+        outcomes = rehearse(workdir)
+    except RehearsalFailedError as failure:
+        log(f"FAILED: {failure}")
+        log(f"logs kept in {workdir}")
+        return 1
+    print(table(outcomes))
+    print(f"\nrehearsal passed: {len(outcomes)} deploys in {time.monotonic() - started:.0f} s")
+    if args.keep:
+        log(f"scratch directory kept: {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
