@@ -217,6 +217,8 @@ class Rehearsal:
         session = boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region)
         self.cloudformation: Any = session.client("cloudformation", endpoint_url=endpoint)
         self.lambda_: Any = session.client("lambda", endpoint_url=endpoint)
+        self.apigateway: Any = session.client("apigatewayv2", endpoint_url=endpoint)
+        self.endpoint = endpoint
 
     def deploy(self, step: str, *make_arguments: str) -> tuple[float, str]:
         """The Makefile's own deploy target, as a user runs it; the host's architecture, so the
@@ -297,6 +299,20 @@ class Rehearsal:
             raise RehearsalFailedError(f"live did not answer the liveness contract: {body[:300]!r}")
         return "200, liveness body"
 
+    def through_the_api(self) -> str:
+        """GET /api/v1/health through the emulated HTTP API where it has routes; else what it made."""
+        api_id = self.physical_id("HttpApi")
+        routes = self.apigateway.get_routes(ApiId=api_id).get("Items", [])
+        if not routes:
+            return f"API URL not invoked: the emulated HTTP API has {len(routes)} routes (MiniStack ignores Body)"
+        request = urllib.request.Request(
+            f"{self.endpoint}/api/v1/health", headers={"Host": f"{api_id}.execute-api.localhost"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # loopback: the emulator  # nosec B310
+            body = json.loads(response.read())
+        expect(response.status == 200 and body == LIVENESS_BODY, f"the API URL answered {response.status} {body}")
+        return "API URL: 200, liveness body"
+
     def not_emulated(self) -> list[dict[str, Any]]:
         lines = self.record.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line.strip()]
@@ -336,6 +352,7 @@ def rehearse(workdir: Path) -> list[Outcome]:
             return outcome
 
         first = step("create")
+        first.notes.append(rehearsal.through_the_api())
         expect(first.stack_status == "CREATE_COMPLETE", f"create: stack is {first.stack_status}")
         expect(len(first.versions) == 1 and first.live == first.versions[0], f"create: versions {first.versions}")
 
