@@ -23,6 +23,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import subprocess  # runs make and the emulator with fixed argv, no shell  # nosec B404
 import sys
@@ -32,7 +33,7 @@ import tomllib
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,11 +132,14 @@ def emulator(scratch: Path, region: str) -> Iterator[tuple[str, Path]]:
         log(f"MiniStack ready at {endpoint} (pid {process.pid}, loopback only)")
         yield endpoint, record
     finally:
-        process.terminate()
+        # The whole session: MiniStack runs each function in a worker process of its own.
+        with suppress(ProcessLookupError):  # already gone, e.g. when it failed to start
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         output.close()
 
