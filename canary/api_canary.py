@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from aws_synthetics.common import synthetics_logger as logger
@@ -127,8 +128,13 @@ def check_readiness(base_url: str, troubled: list[str] | None = None) -> str:
 async def handler(event: object, context: object) -> str:
     """The Synthetics entry point: every check runs and is published; any failure fails the run.
 
-    Later checks run after a failed one: on-call sees every broken part of the contract at once.
+    Each result is published as soon as its check ends, liveness first: a run that times out on a
+    later check (each request may take TIMEOUT_SECONDS) has still told the deploy gate. Later
+    checks run after a failed one: on-call sees every broken part of the contract at once.
     """
+    import boto3  # the runtime's; imported where used, like botocore above
+
+    cloudwatch = boto3.client("cloudwatch")
     base_url = os.environ["API_URL"]
     troubled: list[str] = []
     checks: dict[str, Callable[[], object]] = {
@@ -136,7 +142,6 @@ async def handler(event: object, context: object) -> str:
         "readiness details": lambda: troubled.extend(check_readiness_details(base_url)),
         "readiness": lambda: check_readiness(base_url, troubled),
     }
-    passed: dict[str, bool] = {}
     failures: list[Exception] = []
     for name, check in checks.items():
         try:
@@ -144,30 +149,21 @@ async def handler(event: object, context: object) -> str:
         except Exception as failure:  # noqa: BLE001 - any failure of a check is that check's result
             logger.error(f"{name}: failed: {failure}")
             failures.append(failure)
-            passed[name] = False
+            publish(cloudwatch, name, passed=False)
         else:
-            passed[name] = True
-    publish(passed)
+            publish(cloudwatch, name, passed=True)
     if failures:
         raise failures[0]
     return "PetSage API health contract intact"
 
 
-def publish(passed: dict[str, bool]) -> None:
-    """One CheckSuccessPercent datapoint per check; raises (failing the run) when CloudWatch refuses."""
-    import boto3  # the runtime's; imported where used, like botocore above
-
-    canary = os.environ["CANARY_NAME"]
-    boto3.client("cloudwatch").put_metric_data(
+def publish(cloudwatch: Any, check: str, *, passed: bool) -> None:
+    """The check's CheckSuccessPercent datapoint; raises (failing the run) when CloudWatch refuses."""
+    dimensions = [{"Name": "CanaryName", "Value": os.environ["CANARY_NAME"]}, {"Name": "Check", "Value": check}]
+    cloudwatch.put_metric_data(
         Namespace=METRIC_NAMESPACE,
         MetricData=[
-            {
-                "MetricName": METRIC_NAME,
-                "Dimensions": [{"Name": "CanaryName", "Value": canary}, {"Name": "Check", "Value": name}],
-                "Value": 100.0 if ok else 0.0,
-                "Unit": "Percent",
-            }
-            for name, ok in passed.items()
+            {"MetricName": METRIC_NAME, "Dimensions": dimensions, "Value": 100.0 if passed else 0.0, "Unit": "Percent"}
         ],
     )
 

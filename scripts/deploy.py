@@ -222,10 +222,11 @@ def where_credentials_are(config_env: str, samconfig: Path = SAMCONFIG) -> str:
     config = tomllib.loads(samconfig.read_text(encoding="utf-8"))
     settings = {**config.get("default", {}).get("global", {}).get("parameters", {})}
     settings.update(config.get(config_env, {}).get("global", {}).get("parameters", {}))
-    profile = settings.get("profile") or os.environ.get("AWS_PROFILE") or None
-    session = botocore.session.Session(profile=profile)
+    # Only samconfig's profile is passed: given AWS_PROFILE explicitly, botocore would skip the
+    # environment's keys, which SAM CLI (reading AWS_PROFILE itself) still uses.
+    session = botocore.session.Session(profile=settings.get("profile") or None)
     region = settings.get("region") or session.get_config_variable("region")
-    shown = profile or "default"
+    shown = settings.get("profile") or os.environ.get("AWS_PROFILE") or "default"
     how = (
         "set AWS_PROFILE to a profile from `aws configure` or `aws configure sso` (then `aws sso login`), "
         "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and run make deploy again"

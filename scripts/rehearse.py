@@ -48,8 +48,9 @@ LIVENESS_BODY = {"status": "ok", "message": "PetSage API is purring!"}
 LIVENESS_EVENT = "events/health.json"
 # The environments the scratch copy borrows instead of installing its own.
 BORROWED = (".venv", ".tools")
-# One deploy through sam build and a change set takes ~25 s here; a stuck one is a failure.
-DEPLOY_TIMEOUT_SECONDS = 600
+# One deploy through sam build and a change set takes ~15 s here; a stuck one is a failure, well
+# before tests/rehearsal's own limit for all four.
+DEPLOY_TIMEOUT_SECONDS = 180
 MEMORY_SIZE_BEFORE, MEMORY_SIZE_AFTER = "MemorySize: 1769", "MemorySize: 1792"
 STRATEGY_ONLY = "DeploymentStrategy=Canary10Percent5Minutes"
 # The emulator accepts any key; these reach nothing else (AWS_ENDPOINT_URL points every call at it).
@@ -135,12 +136,11 @@ def emulator(scratch: Path, region: str) -> Iterator[tuple[str, Path]]:
         # The whole session: MiniStack runs each function in a worker process of its own.
         with suppress(ProcessLookupError):  # already gone, e.g. when it failed to start
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        with suppress(ProcessLookupError):  # whatever of the group is still there
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         output.close()
 
 
@@ -230,15 +230,18 @@ class Rehearsal:
         command = ["make", "deploy", f"CONFIG_ENV={CONFIG_ENV}", f"BUILD_ARCH={host_architecture()}", *make_arguments]
         log(f"{step}: {' '.join(command)}")
         started = time.monotonic()
-        result = subprocess.run(  # nosec B603
-            command,
-            cwd=self.repo,
-            env=self.environment,
-            capture_output=True,
-            text=True,
-            timeout=DEPLOY_TIMEOUT_SECONDS,
-            check=False,
-        )
+        try:
+            result = subprocess.run(  # nosec B603
+                command,
+                cwd=self.repo,
+                env=self.environment,
+                capture_output=True,
+                text=True,
+                timeout=DEPLOY_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise RehearsalFailedError(f"{step}: make deploy took over {DEPLOY_TIMEOUT_SECONDS} s") from None
         seconds = time.monotonic() - started
         (self.repo.parent / f"deploy-{step}.log").write_text(result.stdout + result.stderr, encoding="utf-8")
         if result.returncode != 0:
@@ -409,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="petsage-rehearsal-"))
     try:
         outcomes = rehearse(workdir)
-    except RehearsalFailedError as failure:
-        log(f"FAILED: {failure}")
+    except Exception as failure:  # noqa: BLE001 - any failure of the rehearsal is reported the same way
+        what = "" if isinstance(failure, RehearsalFailedError) else f"{type(failure).__name__}: "
+        log(f"FAILED: {what}{failure}")
         log(f"logs kept in {workdir}")
         return 1
     print(table(outcomes))

@@ -72,6 +72,24 @@ def test_without_credentials_make_deploy_stops_before_building_with_one_line(che
     assert not (checkout / ".aws-sam").exists()  # nothing was built
 
 
+def test_keys_in_the_environment_count_even_with_a_profile_set(checkout: Path, tmp_path: Path) -> None:
+    # SAM CLI uses AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY whatever AWS_PROFILE says; so does the check.
+    keys = {"AWS_PROFILE": "regional", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}
+    environment = without_aws(tmp_path, **keys)
+    (tmp_path / "config").write_text("[profile regional]\nregion = eu-west-1\n", encoding="utf-8")
+    result = subprocess.run(
+        [".venv/bin/python", "-m", "scripts.deploy", "--config-env", "dev", "--preflight"],
+        cwd=checkout,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "make deploy: dev: credentials from env (profile 'regional'), region eu-west-1\n"
+
+
 def test_a_profile_that_does_not_exist_is_named(checkout: Path, tmp_path: Path) -> None:
     result = make_deploy(checkout, without_aws(tmp_path, AWS_PROFILE="petsage-nowhere"))
     assert result.returncode != 0
@@ -91,6 +109,7 @@ def test_prod_without_an_alarm_subscriber_is_refused_before_building(checkout: P
 
 def test_an_unknown_environment_is_refused_in_one_line(checkout: Path, tmp_path: Path) -> None:
     result = make_deploy(checkout, without_aws(tmp_path), "CONFIG_ENV=staging")
+    assert result.returncode != 0
     [line] = our_lines(result)
     assert line == "make deploy: refused: samconfig.toml has no [staging] environment"
 

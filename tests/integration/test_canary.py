@@ -64,14 +64,11 @@ class CloudWatch:
     refuse: bool = False
 
     def results(self) -> dict[str, float]:
-        """Check -> CheckSuccessPercent, from the one call a run makes."""
-        [call] = self.calls
-        assert (call["Namespace"], {d["MetricName"] for d in call["MetricData"]}) == (
-            "CloudWatchSynthetics",
-            {"CheckSuccessPercent"},
-        )
+        """Check -> CheckSuccessPercent, in the order published: one call per check, as it ends."""
         found = {}
-        for datum in call["MetricData"]:
+        for call in self.calls:
+            [datum] = call["MetricData"]
+            assert (call["Namespace"], datum["MetricName"]) == ("CloudWatchSynthetics", "CheckSuccessPercent")
             dimensions = {d["Name"]: d["Value"] for d in datum["Dimensions"]}
             assert dimensions.keys() == {"CanaryName", "Check"}
             assert dimensions["CanaryName"] == CANARY_NAME
@@ -86,6 +83,7 @@ CANARY_NAME = "petsage-health-test"
 @pytest.fixture
 def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> CloudWatch:
     """boto3.client("cloudwatch") as the canary gets it: real request validation, no network."""
+    calls_per_run = 3  # one PutMetricData per check
     import boto3
     from botocore.stub import Stubber
 
@@ -104,7 +102,8 @@ def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> CloudWatch:
         if recorder.refuse:
             stubber.add_client_error("put_metric_data", "AccessDenied", http_status_code=403)
         else:
-            stubber.add_response("put_metric_data", {})
+            for _ in range(calls_per_run):
+                stubber.add_response("put_metric_data", {})
         stubber.activate()
         return real
 
@@ -238,6 +237,8 @@ def test_a_run_passes_when_live_and_ready(
     monkeypatch.setenv("API_URL", canned_api({**HEALTHY, "/api/v1/health/ready": readiness(status)}) + "/")
     assert run(canary) == "PetSage API health contract intact"
     assert cloudwatch.results() == ALL_PASSED
+    # Liveness first, as soon as it is known: a run killed by its timeout later has told the gate.
+    assert list(cloudwatch.results()) == ["liveness", "readiness details", "readiness"]
     assert f"/api/v1/health/ready: 200, status {status}" in runtime.lines
 
 

@@ -51,8 +51,8 @@ DOCUMENTED: dict[str, tuple[set[str], list[frozenset[str]]]] = {
         [frozenset({"CanaryName"}), frozenset({"CanaryName", "StepName"})],
     ),
 }
-# What canary/api_canary.py publishes itself (tests/integration/test_canary.py reads it back from
-# moto): the deploy gate's metric.
+# What canary/api_canary.py publishes itself (tests/integration/test_canary.py reads what it sends
+# through botocore's Stubber): the deploy gate's metric.
 PUBLISHED_BY_THE_CANARY = {("CloudWatchSynthetics", "CheckSuccessPercent", frozenset({"CanaryName", "Check"}))}
 SEARCH = re.compile(r"SEARCH\('\{(?P<schema>[^}]*)\}(?P<filters>[^']*)'")
 

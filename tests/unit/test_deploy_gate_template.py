@@ -98,7 +98,7 @@ def test_the_canarys_liveness_step_gates_the_deploy_and_its_readiness_step_does_
 
 
 def test_the_canary_script_publishes_the_metric_the_gate_reads() -> None:
-    # Its publishing is run against moto in tests/integration/test_canary.py; here, the names agree.
+    # Its publishing runs through botocore's Stubber in tests/integration/test_canary.py; the names agree.
     script = TEMPLATE["Resources"]["HealthCanary"]["Properties"]["Code"]["Script"]
     props = TEMPLATE["Resources"]["CanaryLivenessFailedAlarm"]["Properties"]
     assert f'METRIC_NAMESPACE = "{props["Namespace"]}"' in script
