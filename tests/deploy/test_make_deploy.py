@@ -44,16 +44,14 @@ def without_aws(tmp_path: Path, **extra: str) -> dict[str, str]:
     return environment
 
 
-def make_deploy(checkout: Path, environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+def run(checkout: Path, environment: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", "deploy", *arguments],
-        cwd=checkout,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        command, cwd=checkout, env=environment, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+def make_deploy(checkout: Path, environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return run(checkout, environment, "make", "deploy", *arguments)
 
 
 def our_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -77,14 +75,8 @@ def test_keys_in_the_environment_count_even_with_a_profile_set(checkout: Path, t
     keys = {"AWS_PROFILE": "regional", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}
     environment = without_aws(tmp_path, **keys)
     (tmp_path / "config").write_text("[profile regional]\nregion = eu-west-1\n", encoding="utf-8")
-    result = subprocess.run(
-        [".venv/bin/python", "-m", "scripts.deploy", "--config-env", "dev", "--preflight"],
-        cwd=checkout,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run(
+        checkout, environment, ".venv/bin/python", "-m", "scripts.deploy", "--config-env", "dev", "--preflight"
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "make deploy: dev: credentials from env (profile 'regional'), region eu-west-1\n"
@@ -118,14 +110,6 @@ def test_an_unknown_environment_is_refused_in_one_line(checkout: Path, tmp_path:
 def test_the_readmes_other_quick_commands_run_on_a_fresh_checkout(checkout: Path, tmp_path: Path, target: str) -> None:
     # Regenerating openapi.json or the embedded canary on a fresh checkout changes nothing.
     before = {name: (checkout / name).read_bytes() for name in ("openapi.json", "template.yaml")}
-    result = subprocess.run(
-        ["make", target],
-        cwd=checkout,
-        env=without_aws(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run(checkout, without_aws(tmp_path), "make", target)
     assert result.returncode == 0, result.stderr
     assert {name: (checkout / name).read_bytes() for name in before} == before
