@@ -68,7 +68,7 @@ LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.
 
 .PHONY: lock
 lock: $(VENV)/.installed ## Re-resolve every requirements*.in into its hash-pinned lock (after editing a pin)
-	$(LOCK) --python-platform aarch64-manylinux2014 functions/health/requirements.in -o functions/health/requirements.txt
+	$(LOCK) --python-platform aarch64-manylinux2014 functions/api/requirements.in -o functions/api/requirements.txt
 	$(LOCK) --python-platform aarch64-manylinux2014 functions/pre_traffic_hook/requirements.in -o functions/pre_traffic_hook/requirements.txt
 	$(LOCK) --universal requirements.in -o requirements.txt
 	$(LOCK) --universal tools/requirements-sam.in -o tools/requirements-sam.txt
@@ -100,15 +100,18 @@ test: install lint build ## Lint, validate and build the template, then run ever
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, bandit, cfn-lint (+ serverless rules), checkov, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/health functions/pre_traffic_hook local_api scripts tests bench canary tools/emulator
+	$(VENV)/bin/mypy functions/api functions/pre_traffic_hook local_api scripts tests bench canary tools/emulator
 	$(VENV)/bin/bandit -r functions local_api scripts canary tools/emulator -q
-	$(VENV)/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
-	@# Skips are per resource, each with its reason, in template.yaml (Metadata: checkov: skip).
+	@# The nested operations templates are linted on their own: neither cfn-lint nor sam validate
+	@# reads a nested application's resources from its parent.
+	$(VENV)/bin/cfn-lint template.yaml operations/*.yaml -a cfn_lint_serverless.rules
+	@# Skips are per resource, each with its reason, in the templates (Metadata: checkov: skip).
 	@# --skip-download: no call to Prisma Cloud (offline, and no guideline links needed).
 	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV) -d operations --framework cloudformation --compact --quiet --skip-download
 	$(SAM) validate --lint
 
-# Not cached: SAM's cache key covers functions/health and this Makefile, not the build script.
+# Not cached: SAM's cache key covers functions/api and this Makefile, not the build script.
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifacts in .aws-sam/build
 	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --no-cached --parallel
@@ -122,7 +125,7 @@ BUILD_FUNCTION = py=$$($(ROOT)/scripts/find-python313) && "$$py" $(ROOT)/scripts
 
 .PHONY: build-HealthFunction
 build-HealthFunction:
-	$(BUILD_FUNCTION) --function health "$(ARTIFACTS_DIR)"
+	$(BUILD_FUNCTION) --function api "$(ARTIFACTS_DIR)"
 
 .PHONY: build-PreTrafficHookFunction
 build-PreTrafficHookFunction:
@@ -143,13 +146,13 @@ bench: $(VENV)/.installed $(BENCH_VENV)/.installed ## Cold start, RSS, warm late
 fuzz: $(VENV)/.installed ## Fuzz the handler with random events: 10x make test's examples, a new seed each run
 	PETSAGE_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial --hypothesis-show-statistics
 
-# mutmut (pinned in requirements.in) over functions/health with tests/unit and tests/adversarial:
+# mutmut (pinned in requirements.in) over functions/api with tests/unit and tests/adversarial:
 # progress on stderr, the table per module on stdout, exit 1 when any module kills under 90 % of
 # its non-equivalent mutants (scripts/mutation_equivalents.toml and `# pragma: no mutate` say which
 # are equivalent, and why). Working files in .mutation/ (scripts/mutation.py says why). JOBS=1
 # leaves a core free; ~30 min on 2 cores.
 .PHONY: mutation
-mutation: $(VENV)/.installed $(SAM_VENV)/.installed ## Mutation testing: killed/survived per module of functions/health, >= 90 % each (not in make test)
+mutation: $(VENV)/.installed $(SAM_VENV)/.installed ## Mutation testing: killed/survived per module of functions/api, >= 90 % each (not in make test)
 	$(PY) -m scripts.mutation $(if $(JOBS),--jobs $(JOBS))
 
 .PHONY: soak
@@ -175,7 +178,7 @@ rehearse: $(VENV)/.installed $(SAM_VENV)/.installed $(MINISTACK_VENV)/.installed
 	$(PY) -m scripts.rehearse
 
 .PHONY: canary
-canary: $(VENV)/.installed ## Copy canary/api_canary.py into template.yaml as the canary's inline script
+canary: $(VENV)/.installed ## Copy canary/api_canary.py into operations/monitoring.yaml as the canary's inline script
 	$(PY) scripts/embed_canary.py
 
 .PHONY: openapi

@@ -76,7 +76,7 @@ def pip_target(out: Path, requirements: Path, *, compile_: bool = False) -> None
     run_quietly([*pip, "--target", str(out), "--requirement", str(requirements)])
 
 
-def build_function(arch: str, function: str = "health") -> Callable[[Path], None]:
+def build_function(arch: str, function: str = "api") -> Callable[[Path], None]:
     def build(out: Path) -> None:
         script = str(ROOT / "scripts/build_function.py")
         run_quietly([sys.executable, script, "--function", function, "--arch", arch, str(out)])
@@ -115,7 +115,7 @@ class Variant:
     label: str
     build: Callable[[Path], None]
     function: str | None = None  # template.yaml logical id whose Environment.Variables the child gets
-    handler: str = "app.lambda_handler"
+    handler: str = "handler.lambda_handler"
     event: Path = EVENTS / "health.json"
     status: int | None = 200
     warm: bool = True
@@ -126,7 +126,7 @@ VARIANTS = (
     Variant(
         "sam",
         "default SAM build (no .pyc)",
-        build_default(ROOT / "functions/health/requirements.txt", ROOT / "functions/health"),
+        build_default(ROOT / "functions/api/requirements.txt", ROOT / "functions/api"),
         function="HealthFunction",
     ),
     Variant("build", "real build (make build)", build_function("host"), function="HealthFunction"),

@@ -1,6 +1,6 @@
 """CloudWatch Synthetics canary: the PetSage API's health contract, checked from outside AWS Lambda.
 
-template.yaml embeds this file verbatim as the canary's inline script (the Synthetics
+operations/monitoring.yaml embeds this file verbatim as the canary's inline script (the Synthetics
 runtime saves it as python/api_canary.py; tests keep the two identical). The runtime is
 Python 3.12, so nothing here needs 3.13. The standard library for HTTP (an API check needs no
 browser), and the runtime's botocore to sign the readiness-details request with the canary's

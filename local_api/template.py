@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,8 @@ def functions(template: dict[str, Any], base_dir: Path = REPO_ROOT) -> dict[str,
         # Fn::ForEach blocks (AWS::LanguageExtensions) hold lists, never functions.
         if not isinstance(resource, dict) or resource.get("Type") != "AWS::Serverless::Function":
             continue
-        properties = {**defaults, **resource.get("Properties", {})}
-        variables = {
-            **defaults.get("Environment", {}).get("Variables", {}),
-            **properties.get("Environment", {}).get("Variables", {}),
-        }
+        properties = with_globals(defaults, resource.get("Properties", {}))
+        variables = properties.get("Environment", {}).get("Variables", {})
         logging_config = properties.get("LoggingConfig", {})
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
@@ -82,6 +80,21 @@ def functions(template: dict[str, Any], base_dir: Path = REPO_ROOT) -> dict[str,
             application_log_level=_resolve(logging_config.get("ApplicationLogLevel"), parameters),
         )
     return specs
+
+
+def with_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """SAM's merge of Globals into a resource: maps merge key by key, lists add up, and for anything
+    else the resource's own value wins ("Globals section of the AWS SAM template", Overridable)."""
+    merged = dict(globals_)
+    for name, value in properties.items():
+        default = merged.get(name)
+        if isinstance(default, dict) and isinstance(value, dict):
+            merged[name] = with_globals(default, value)
+        elif isinstance(default, list) and isinstance(value, list):
+            merged[name] = default + value
+        else:
+            merged[name] = value
+    return merged
 
 
 def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:

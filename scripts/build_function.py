@@ -12,7 +12,7 @@ repository is mounted read-only, there is no virtual environment and HOME may be
 Wheels are installed with `--require-hashes` from the function's lock file (`make lock`), so a
 changed or substituted wheel fails the build instead of shipping.
 
-Usage: build_function.py [--function health|pre_traffic_hook] [--arch arm64|x86_64|host] OUT_DIR
+Usage: build_function.py [--function api|pre_traffic_hook] [--arch arm64|x86_64|host] OUT_DIR
 (SAM passes $ARTIFACTS_DIR; the artifact tests, `make invoke` and `make bench` build for the host.)
 """
 
@@ -63,8 +63,8 @@ class Recipe:
 
 
 RECIPES = {
-    "health": Recipe(
-        source=ROOT / "functions" / "health",
+    "api": Recipe(
+        source=ROOT / "functions" / "api",
         pruned_paths=(
             "bin",
             "pydantic/mypy.py",
@@ -89,7 +89,7 @@ import json, sys
 from pathlib import Path
 code, events = Path(sys.argv[1]).resolve(), sys.argv[2:]
 sys.path.insert(0, str(code))
-from app import lambda_handler
+from handler import lambda_handler
 class Context:
     function_name = "HealthFunction"; memory_limit_in_mb = 1024; aws_request_id = "build"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:HealthFunction"
@@ -195,7 +195,7 @@ def build(recipe: Recipe, out: Path, arch: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--function", choices=sorted(RECIPES), default="health")
+    parser.add_argument("--function", choices=sorted(RECIPES), default="api")
     parser.add_argument("--arch", choices=[*WHEEL_PLATFORMS, "host"], default="arm64")
     parser.add_argument("out", type=Path)
     args = parser.parse_args()

@@ -37,7 +37,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from local_api.template import REPO_ROOT, load_template
+from local_api.template import REPO_ROOT, load_template, with_globals
 
 SAMCONFIG = REPO_ROOT / "samconfig.toml"
 ARTIFACT = REPO_ROOT / ".aws-sam" / "build" / "HealthFunction"
@@ -118,24 +118,10 @@ def check_alarm_subscriber(values: Mapping[str, str]) -> None:
 
 def version_properties(template: Mapping[str, Any], logical_id: str = FUNCTION) -> dict[str, Any]:
     """The function's properties that a published version holds, with Globals.Function applied."""
-    merged = _with_globals(
+    merged = with_globals(
         template.get("Globals", {}).get("Function", {}), template["Resources"][logical_id]["Properties"]
     )
     return {name: value for name, value in merged.items() if name not in NOT_VERSIONED}
-
-
-def _with_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
-    """SAM's merge: maps merge key by key, lists add up, anything else the resource's value wins."""
-    merged = dict(globals_)
-    for name, value in properties.items():
-        default = merged.get(name)
-        if isinstance(default, dict) and isinstance(value, dict):
-            merged[name] = _with_globals(default, value)
-        elif isinstance(default, list) and isinstance(value, list):
-            merged[name] = default + value
-        else:
-            merged[name] = value
-    return merged
 
 
 def parameters_used_by(template: Mapping[str, Any], logical_id: str = FUNCTION) -> set[str]:

@@ -1,7 +1,7 @@
-"""Copy canary/api_canary.py into template.yaml as the canary's inline script (`make canary`).
+"""Copy canary/api_canary.py into operations/monitoring.yaml as the canary's inline script (`make canary`).
 
 CloudFormation takes a Python canary either from S3 or inline, and SAM does not package
-AWS::Synthetics::Canary code, so the script is embedded verbatim; tests/unit keep the two equal.
+AWS::Synthetics::Canary code, so the script is embedded verbatim; tests/infrastructure keep the two equal.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "canary" / "api_canary.py"
-TEMPLATE = REPO_ROOT / "template.yaml"
+TEMPLATE = REPO_ROOT / "operations" / "monitoring.yaml"
 # The one literal block in the template that holds the canary (its key is unique).
 SCRIPT_KEY = re.compile(r"^(?P<indent> +)Script: \|\n", re.MULTILINE)
 
@@ -21,7 +21,7 @@ def embed(template: str, script: str) -> str:
     """The template with its inline canary script replaced by `script`."""
     match = SCRIPT_KEY.search(template)
     if match is None:
-        raise SystemExit("template.yaml has no 'Script: |' block")
+        raise SystemExit(f"{TEMPLATE.name} has no 'Script: |' block")
     block_indent = match.group("indent") + "  "
     lines = template[match.end() :].splitlines(keepends=True)
     end = 0
@@ -38,7 +38,7 @@ def main() -> int:
     updated = embed(template, SCRIPT.read_text(encoding="utf-8"))
     if updated != template:
         TEMPLATE.write_text(updated, encoding="utf-8")
-        print(f"embedded {SCRIPT.relative_to(REPO_ROOT)} in {TEMPLATE.name}")
+        print(f"embedded {SCRIPT.relative_to(REPO_ROOT)} in {TEMPLATE.relative_to(REPO_ROOT)}")
     return 0
 
 

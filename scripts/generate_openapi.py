@@ -6,14 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "health"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions" / "api"))
 
-from petsage_health import docs
-from petsage_health.routes import app
+from petsage_api.app import app
+from petsage_api.docs import documents
 
 
 def main(destination: str) -> None:
-    document = json.loads(docs.openapi_json(app))
+    document = json.loads(documents.openapi_json(app))
     Path(destination).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {destination} ({len(document['paths'])} paths)")
 

@@ -1,9 +1,9 @@
-"""`make mutation`: mutmut over functions/health with the fast tests, then the figures per module.
+"""`make mutation`: mutmut over functions/api with the fast tests, then the figures per module.
 
 mutmut names a mutant's module after its file's path (less a leading `src/`) and runs pytest in
-a copy of the project, `mutants/`. The tests import the function as `app` and `petsage_health.*`
+a copy of the project, `mutants/`. The tests import the function as `handler` and `petsage_api.*`
 (pytest's pythonpath), so mutmut runs in `.mutation/` (git-ignored), a layout of links in which
-`src/` is functions/health; in its copy, `functions/health` links to the mutated `src/`, so the
+`src/` is functions/api; in its copy, `functions/api` links to the mutated `src/`, so the
 tests and their subprocesses import the mutants. Each run starts afresh: a result kept from a
 run against other tests would be a stale verdict.
 
@@ -29,7 +29,7 @@ from scripts.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / ".mutation"
-FUNCTION = Path("functions/health")
+FUNCTION = Path("functions/api")
 # Surviving mutants no test can kill, each with its reason; the table leaves them out of the score.
 EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.toml"
 CLASS_SEPARATOR = "ǁ"  # mutmut's, in a method's mangled name
@@ -82,7 +82,7 @@ def prepare(workspace: Path) -> None:
     for path in linked:
         if path.relative_to(ROOT) != FUNCTION:
             (copy / path.relative_to(ROOT)).symlink_to(path, target_is_directory=path.is_dir())
-    # Tests that start Python in functions/health import the mutants there, and mutmut's
+    # Tests that start Python in functions/api import the mutants there, and mutmut's
     # trampoline reads its configuration from the working directory.
     (copy / "src").mkdir()
     (copy / "src" / "setup.cfg").write_text("[mutmut]\nsource_paths = .\n", encoding="utf-8")
@@ -93,7 +93,7 @@ def mutmut_command(jobs: int) -> list[str]:
 
 
 def results(workspace: Path) -> dict[str, dict[str, int | None]]:
-    """Exit code per mutant, by module file (relative to functions/health), from mutmut's .meta files."""
+    """Exit code per mutant, by module file (relative to functions/api), from mutmut's .meta files."""
     found: dict[str, dict[str, int | None]] = {}
     for meta in sorted((workspace / "mutants" / "src").rglob("*.py.meta")):
         try:
@@ -146,7 +146,7 @@ def run(workspace: Path, jobs: int, progress: Progress) -> int:
 class Equivalent:
     """A mutant no test can tell from the code, listed in EQUIVALENTS: its function, its line, why."""
 
-    function: str  # e.g. "petsage_health.invocation._describe"
+    function: str  # e.g. "petsage_api.invocation._describe"
     mutant: str  # the mutated line, as `mutmut show` prints it (without its indentation)
     reason: str
 
@@ -181,7 +181,7 @@ def mutated_lines(workspace: Path, mutant_name: str) -> str:
 
 @dataclass
 class Module:
-    path: str  # relative to functions/health
+    path: str  # relative to functions/api
     status_by_mutant: dict[str, str] = field(default_factory=dict)
     marked: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) of `# pragma: no mutate`
     equivalent: dict[str, str] = field(default_factory=dict)  # surviving mutant -> reason (EQUIVALENTS)
@@ -299,7 +299,7 @@ def report(summary: list[Module], stale: list[Equivalent]) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="mutmut over functions/health with the fast tests")
+    parser = argparse.ArgumentParser(description="mutmut over functions/api with the fast tests")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at a time")
     parser.add_argument("--report-only", action="store_true", help="print the figures of the last run again")
     args = parser.parse_args()

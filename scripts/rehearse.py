@@ -7,11 +7,14 @@ the repository into a scratch directory, and runs the real `make deploy` there f
 1. create the dev stack;
 2. change the function's code: a new version is published and `live` moves to it;
 3. change only a literal of the function in template.yaml (MemorySize): a new version again;
-4. change only the deployment strategy: no new version, `live` stays.
+4. change only the deployment strategy: no new version, `live` stays;
+5. change only the operations (how long canary runs are kept): the monitoring stack updates,
+   the function does not.
 
-After each it checks that the stack is complete, that the outputs `make deploy` printed exist,
-which versions exist and where `live` points, and it invokes `live` through the emulated Lambda
-API with the committed liveness event. Progress goes to stderr; the summary table to stdout.
+After each it checks that the stack and its nested operations stacks are complete, that the
+outputs `make deploy` printed exist, which versions exist and where `live` points, and it invokes
+`live` through the emulated Lambda API with the committed liveness event. Progress goes to stderr;
+the summary table to stdout.
 docs/deploying.md says what the emulator creates, skips, and cannot check.
 """
 
@@ -53,6 +56,7 @@ BORROWED = (".venv", ".tools")
 DEPLOY_TIMEOUT_SECONDS = 180
 MEMORY_SIZE_BEFORE, MEMORY_SIZE_AFTER = "MemorySize: 1769", "MemorySize: 1792"
 STRATEGY_ONLY = "DeploymentStrategy=Canary10Percent5Minutes"
+OPERATIONS_ONLY = "CanaryArtifactRetentionDays=14"
 # The emulator accepts any key; these reach nothing else (AWS_ENDPOINT_URL points every call at it).
 EMULATOR_KEYS = ("rehearsal", "rehearsal")
 
@@ -194,6 +198,7 @@ class Outcome:
     live: str
     memory_size: int
     liveness: str
+    nested: dict[str, str] = field(default_factory=dict)  # logical ID -> status and resource count
     notes: list[str] = field(default_factory=list)
 
 
@@ -280,7 +285,25 @@ class Rehearsal:
         ]
         live = self.lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
         memory = self.lambda_.get_function_configuration(FunctionName=function, Qualifier="live")["MemorySize"]
-        return Outcome(step, seconds, status, self.events_since(since), versions, live, memory, self.liveness(function))
+        events, liveness, nested = self.events_since(since), self.liveness(function), self.nested(step)
+        return Outcome(step, seconds, status, events, versions, live, memory, liveness, nested)
+
+    def nested(self, step: str) -> dict[str, str]:
+        """Each nested stack of the template (the operations applications): complete, and how many resources."""
+        expected = sorted(
+            name
+            for name, resource in load_template(self.repo / "template.yaml")["Resources"].items()
+            if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Application"
+        )
+        found: dict[str, str] = {}
+        for logical_id in expected:
+            child = self.physical_id(logical_id)
+            [stack] = self.cloudformation.describe_stacks(StackName=child)["Stacks"]
+            status = stack["StackStatus"]
+            expect(status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"), f"{step}: nested stack {logical_id} is {status}")
+            resources = self.cloudformation.describe_stack_resources(StackName=child)["StackResources"]
+            found[logical_id] = f"{status} ({len(resources)})"
+        return found
 
     def physical_id(self, logical_id: str) -> str:
         resource = self.cloudformation.describe_stack_resource(StackName=self.stack, LogicalResourceId=logical_id)
@@ -363,7 +386,7 @@ def rehearse(workdir: Path) -> list[Outcome]:
         expect(first.stack_status == "CREATE_COMPLETE", f"create: stack is {first.stack_status}")
         expect(len(first.versions) == 1 and first.live == first.versions[0], f"create: versions {first.versions}")
 
-        with (repo / "functions/health/app.py").open("a", encoding="utf-8") as source:
+        with (repo / "functions/api/handler.py").open("a", encoding="utf-8") as source:
             source.write("# Rehearsal: changed code.\n")
         code = step("new code")
         expect(len(code.versions) == 1 and code.versions != first.versions, f"new code: versions {code.versions}")
@@ -385,6 +408,14 @@ def rehearse(workdir: Path) -> list[Outcome]:
             "strategy only: the deployment group did not receive the new strategy",
         )
         strategy.notes.append("deployment group now CodeDeployDefault.LambdaCanary10Percent5Minutes")
+
+        operations = step("operations only", f"PARAMS={OPERATIONS_ONLY}")
+        expect(operations.versions == strategy.versions, f"operations only: versions became {operations.versions}")
+        expect(operations.live == strategy.live, "operations only: live moved")
+        canaries = [n for n in rehearsal.not_emulated() if n["type"] == "AWS::Synthetics::Canary"]
+        kept = canaries[-1]["properties"].get("SuccessRetentionPeriod") if canaries else None
+        expect(str(kept) == "14", f"operations only: the canary keeps its runs {kept!r} days, not 14")
+        operations.notes.append("canary (nested MonitoringStack) now keeps runs 14 days")
         skipped = Counter(note["type"] for note in rehearsal.not_emulated() if note["action"] == "create")
         outcomes[0].notes.append(
             "accepted, not emulated: " + ", ".join(f"{kind} x{count}" for kind, count in sorted(skipped.items()))
@@ -393,13 +424,17 @@ def rehearse(workdir: Path) -> list[Outcome]:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    rows = ["| deploy | time | stack | resource events | versions | live → | MB | invoke live | notes |"]
-    rows.append("|---|---:|---|---|---|---|---:|---|---|")
+    header = (
+        "| deploy | time | stack | resource events | nested stacks | versions | live → | MB | invoke live | notes |"
+    )
+    rows = [header]
+    rows.append("|---|---:|---|---|---|---|---|---:|---|---|")
     for o in outcomes:
         events = ", ".join(f"{status} {count}" for status, count in sorted(o.events.items()))
+        nested = ", ".join(f"{name} {state}" for name, state in o.nested.items())
         rows.append(
-            f"| {o.step} | {o.seconds:.1f} s | {o.stack_status} | {events} | {', '.join(o.versions)} | {o.live} "
-            f"| {o.memory_size} | {o.liveness} | {'; '.join(o.notes)} |"
+            f"| {o.step} | {o.seconds:.1f} s | {o.stack_status} | {events} | {nested} | {', '.join(o.versions)} "
+            f"| {o.live} | {o.memory_size} | {o.liveness} | {'; '.join(o.notes)} |"
         )
     return "\n".join(rows)
 

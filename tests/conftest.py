@@ -18,7 +18,7 @@ from tests import pytest_progress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
-HEALTH_FUNCTION_DIR = REPO_ROOT / "functions" / "health"
+API_FUNCTION_DIR = REPO_ROOT / "functions" / "api"
 
 
 def load_event(name: str) -> Any:
@@ -33,9 +33,15 @@ def malformed(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     return event
 
 
+def fresh_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next invocation is its execution environment's first: a cold start as Powertools counts it
+    (its own flag, read and cleared by inject_lambda_context; provisioned concurrency never has one)."""
+    monkeypatch.setattr("aws_lambda_powertools.logging.logger.is_cold_start", True)
+
+
 def records(lines: list[dict[str, Any]], message: str | None = None) -> list[dict[str, Any]]:
     """The written lines with this message; by default, the invocations' records."""
-    from petsage_health.observability import REQUEST_RECORD  # the function's code, imported when used
+    from petsage_api.observability import REQUEST_RECORD  # the function's code, imported when used
 
     return [line for line in lines if line.get("message") == (message or REQUEST_RECORD)]
 
@@ -48,7 +54,7 @@ def run_in_fresh_interpreter(
     environment (PATH empty unless given), as Lambda sets only what the template says."""
     return subprocess.run(
         [sys.executable, "-c", code, *args],
-        cwd=HEALTH_FUNCTION_DIR,
+        cwd=API_FUNCTION_DIR,
         env=None if env is None else {"PATH": "", **env},
         capture_output=True,
         text=True,
@@ -61,7 +67,7 @@ def run_in_fresh_interpreter(
 INVOKE_ONCE = """
 import json, sys
 from types import SimpleNamespace
-from app import lambda_handler
+from handler import lambda_handler
 context = SimpleNamespace(function_name="HealthFunction", memory_limit_in_mb=1769, aws_request_id="c0ffee",
     invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:HealthFunction",
     get_remaining_time_in_millis=lambda: 5000)
@@ -90,7 +96,7 @@ def lambda_context() -> LocalLambdaContext:
 @pytest.fixture
 def invoke() -> Callable[[Any], Any]:
     """Call the real handler the way the Lambda runtime does: each invocation with its own context."""
-    from app import lambda_handler
+    from handler import lambda_handler
 
     return lambda event: lambda_handler(event, LocalLambdaContext(function_name="HealthFunction"))
 
@@ -122,7 +128,7 @@ def written(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[di
     On Lambda that stream is stdout: Powertools Logger's handler (bound to a stream at import)
     and the EMF records Powertools Metrics prints. Both reach pytest's captured stdout here.
     """
-    from petsage_health.observability import logger
+    from petsage_api.observability import logger
 
     [handler] = logger.handlers
     # Swapped, not setStream(): that flushes the old stream, which under `make mutation` is

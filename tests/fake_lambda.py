@@ -115,7 +115,7 @@ class FakeCodeDeploy:
 
 def health_function(event: Any) -> Any:
     """The real health handler, as Lambda runs the published version."""
-    from app import lambda_handler
+    from handler import lambda_handler
 
     return lambda_handler(event, LocalLambdaContext(function_name="HealthFunction"))
 

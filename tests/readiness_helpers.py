@@ -1,5 +1,6 @@
 """What the readiness tests share: a probe as the tests configure it, its answer as the route gives it,
-and loopback servers to check against (a downstream health endpoint, and a port that never answers)."""
+the draft's schema, stand-ins for the SDK checks, and loopback servers to check against (a downstream
+health endpoint, and a port that never answers)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,24 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
-from petsage_health.config import ReadinessConfig
-from petsage_health.observability import SERVICE
-from petsage_health.readiness import ReadinessProbe
-from tests.conftest import load_event
+from petsage_api.app import API_VERSION
+from petsage_api.health import checks
+from petsage_api.health.checks import Clients
+from petsage_api.health.config import ReadinessConfig
+from petsage_api.health.models import CheckStatus
+from petsage_api.health.readiness import ReadinessProbe
+from petsage_api.observability import SERVICE
+from tests.conftest import REPO_ROOT, create_resources, load_event
 
 Invoke = Callable[[Any], Any]
+
+# The IETF health-check draft's response format, as JSON Schema: every readiness answer validates.
+DRAFT_SCHEMA = jsonschema_rs.validator_for(
+    json.loads((REPO_ROOT / "tests" / "schemas" / "health-check-draft.json").read_text(encoding="utf-8"))
+)
 
 
 # --- a probe, and its answer through the route ------------------------------------------------------
@@ -28,12 +39,17 @@ Invoke = Callable[[Any], Any]
 
 def probe(**environ: str) -> ReadinessProbe:
     """A probe configured by `environ` alone, as the function's own; no cache unless `environ` sets one."""
-    return ReadinessProbe(ReadinessConfig.from_environment({"HEALTH_CACHE_TTL_SECONDS": "0", **environ}), SERVICE)
+    config = ReadinessConfig.from_environment({"HEALTH_CACHE_TTL_SECONDS": "0", **environ})
+    return ReadinessProbe(config, SERVICE, API_VERSION)
 
 
 def use_probe(monkeypatch: pytest.MonkeyPatch, readiness_probe: ReadinessProbe) -> None:
-    """The route answers with `readiness_probe` for the rest of the test."""
-    monkeypatch.setattr("petsage_health.routes.readiness_probe", readiness_probe)
+    """The function answers with `readiness_probe` for the rest of the test: the health routes' reports
+    and the handler's configuration problems (the routes hold the composition root's probe itself)."""
+    from petsage_api.app import readiness_probe as function_probe
+
+    for method in ("report", "log_configuration_problems"):
+        monkeypatch.setattr(function_probe, method, getattr(readiness_probe, method))
 
 
 def details(invoke: Invoke) -> tuple[int, dict[str, Any]]:
@@ -45,6 +61,38 @@ def details(invoke: Invoke) -> tuple[int, dict[str, Any]]:
 def statuses(body: dict[str, Any]) -> dict[str, str]:
     """Each check's status, by its key."""
     return {key: entries[0]["status"] for key, entries in body["checks"].items()}
+
+
+# --- dependencies in moto: healthy ones, and a failing one of each kind ------------------------------
+
+# Names that appear nowhere in the service's own words ("pets" is inside "petsage-health").
+HEALTHY_TABLE, HEALTHY_BUCKET, HEALTHY_PARAMETER = "kennels", "pawprint-assets", "/kennel/flag"
+HEALTHY = {
+    "HEALTH_DYNAMODB_TABLES": HEALTHY_TABLE,
+    "HEALTH_S3_BUCKETS": HEALTHY_BUCKET,
+    "HEALTH_SSM_PARAMETERS": HEALTHY_PARAMETER,
+}
+# (variable, a value that fails, its key)
+FAILING = {
+    "dynamodb": ("HEALTH_DYNAMODB_TABLES", "vanished", "dynamodb/vanished"),
+    "s3": ("HEALTH_S3_BUCKETS", "vanished-bucket", "s3/vanished-bucket"),
+    "ssm": ("HEALTH_SSM_PARAMETERS", "/petsage/vanished", "ssm//petsage/vanished"),
+}
+
+
+def create_healthy_resources() -> None:
+    """HEALTHY's table, bucket and parameter, in moto (inside `mock_aws`)."""
+    create_resources(HEALTHY_TABLE, HEALTHY_BUCKET, HEALTHY_PARAMETER)
+
+
+# --- the SDK checks, stood in for ---------------------------------------------------------------------
+
+
+def stand_in(monkeypatch: pytest.MonkeyPatch, answer: Callable[[str], CheckStatus]) -> None:
+    """Every SDK check answers through `answer(name)`: the orchestration around it is real."""
+    probes = dict.fromkeys(checks.PROBES, lambda client, name: answer(name))
+    monkeypatch.setattr(checks, "PROBES", probes)
+    monkeypatch.setattr(Clients, "get", lambda self, service: None)
 
 
 # --- a downstream service on loopback ----------------------------------------------------------------

@@ -14,14 +14,13 @@ import re
 from typing import Any
 
 from local_api.template import Route, http_api_routes, load_template
+from tests.contract import LIVENESS as LIVENESS  # what a direct invocation answers, whatever its event
 
 ROUTES: list[Route] = sorted(http_api_routes(load_template()), key=str)
 ROUTE_PATHS: list[str] = sorted({route.path for route in ROUTES})
 # The one designed 5xx: readiness answers 503 when a dependency fails (application/health+json).
 READINESS_PATH = "/api/v1/health/ready"
 DESIGNED_5XX = {READINESS_PATH: {503}}
-
-LIVENESS = {"status": "ok", "message": "PetSage API is purring!"}
 
 # An environment value planted for the suite: no response may ever carry it.
 CANARY_ENV = {

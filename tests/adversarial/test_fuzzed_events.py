@@ -43,7 +43,7 @@ def canary_environment() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def trusted_bodies() -> set[bytes]:
     """What successful plain GETs of every template route answer (with and without gzip)."""
-    from app import lambda_handler
+    from handler import lambda_handler
     from local_api.lambda_runtime import LocalLambdaContext
 
     bodies = set()
@@ -79,7 +79,7 @@ def _scale(examples: int) -> Callable[[Test], Test]:
 @_scale(HTTP_EXAMPLES)
 @given(event=http_events())
 def test_any_http_api_request_gets_a_well_formed_answer(event: dict[str, Any], trusted_bodies: set[bytes]) -> None:
-    from app import lambda_handler
+    from handler import lambda_handler
     from local_api.lambda_runtime import LocalLambdaContext
 
     response = lambda_handler(event, LocalLambdaContext("HealthFunction"))
@@ -91,7 +91,7 @@ def test_any_http_api_request_gets_a_well_formed_answer(event: dict[str, Any], t
 def test_a_request_event_with_any_field_broken_is_answered_not_raised(
     event: dict[str, Any], trusted_bodies: set[bytes]
 ) -> None:
-    from app import lambda_handler
+    from handler import lambda_handler
     from local_api.lambda_runtime import LocalLambdaContext
 
     response = lambda_handler(event, LocalLambdaContext("HealthFunction"))
@@ -101,7 +101,7 @@ def test_a_request_event_with_any_field_broken_is_answered_not_raised(
 @_scale(NON_HTTP_EXAMPLES)
 @given(event=json_values)
 def test_any_other_json_event_gets_the_liveness_payload(event: Any, trusted_bodies: set[bytes]) -> None:
-    from app import lambda_handler
+    from handler import lambda_handler
     from local_api.lambda_runtime import LocalLambdaContext
 
     response = lambda_handler(event, LocalLambdaContext("HealthFunction"))

@@ -59,7 +59,7 @@ def event_for(path: str, headers: dict[str, str]) -> dict[str, Any]:
 
 def formatted_log(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Every record, as the function's own JSON formatter writes it to CloudWatch."""
-    from petsage_health.observability import logger
+    from petsage_api.observability import logger
 
     return [logger.registered_formatter.format(record) for record in caplog.records]
 

@@ -67,7 +67,7 @@ class Context:
         return 5000  # the template's timeout; readiness bounds its deadline by it
 
 
-from app import lambda_handler  # noqa: E402 - the recorders must be in place before the import
+from handler import lambda_handler  # noqa: E402 - the recorders must be in place before the import
 
 responses = {
     name: lambda_handler(

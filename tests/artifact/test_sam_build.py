@@ -26,14 +26,14 @@ HERE = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="module")
 def artifact() -> Path:
-    if not (ARTIFACT / "app.py").is_file():
+    if not (ARTIFACT / "handler.py").is_file():
         pytest.fail(f"no build artifact at {ARTIFACT}: run `make build` (make test does) first")
     return ARTIFACT
 
 
 def test_artifact_holds_the_handler_and_its_package(artifact: Path) -> None:
-    assert (artifact / "app.py").is_file()
-    assert (artifact / "petsage_health" / "routes.py").is_file()
+    assert (artifact / "handler.py").is_file()
+    assert (artifact / "petsage_api" / "app.py").is_file()
 
 
 def test_compiled_dependencies_are_built_for_arm64_linux(artifact: Path) -> None:
@@ -45,7 +45,7 @@ def test_compiled_dependencies_are_built_for_arm64_linux(artifact: Path) -> None
 def test_runtime_pins_are_what_was_installed(artifact: Path) -> None:
     pins = dict(
         line.split(" ", 1)[0].split("==")
-        for line in (REPO_ROOT / "functions/health/requirements.txt").read_text().splitlines()
+        for line in (REPO_ROOT / "functions/api/requirements.txt").read_text().splitlines()
         if "==" in line
     )
     installed = {}
@@ -109,7 +109,7 @@ def test_artifact_ships_nothing_the_runtime_never_loads(artifact: Path) -> None:
 def test_bytecode_is_cpython_313_unchecked_hash_pyc_of_the_shipped_sources(artifact: Path) -> None:
     caches = list(artifact.rglob("*.pyc"))
     assert {path.name.split(".")[-2] for path in caches} == {"cpython-313"}, "only Lambda's interpreter's bytecode"
-    for source in [artifact / "app.py", *(artifact / "petsage_health").glob("*.py")]:
+    for source in [artifact / "handler.py", *(artifact / "petsage_api").rglob("*.py")]:
         assert Path(importlib.util.cache_from_source(str(source))) in caches, f"{source} is not precompiled"
     for cache in caches:
         header = cache.read_bytes()[:16]
@@ -151,14 +151,14 @@ def test_removing_the_bytecode_shows_up_as_compiling(host_artifact: Path, tmp_pa
     bare = tmp_path / "bare"
     shutil.copytree(host_artifact, bare, ignore=shutil.ignore_patterns("__pycache__"))
     report = run_in_artifact(bare, ["health"])
-    assert str(bare / "app.py") in report["compiled"]
+    assert str(bare / "handler.py") in report["compiled"]
 
 
 def test_the_liveness_cold_path_loads_no_aws_sdk_client_and_no_xray(host_artifact: Path) -> None:
     # With site-packages, boto3 and botocore are importable, as the Lambda runtime provides them.
     report = run_in_artifact(host_artifact, ["health"], site_packages=True)
     assert report["responses"]["health"]["statusCode"] == 200
-    assert report["modules"]["app"] == str(host_artifact / "app.py")
+    assert report["modules"]["handler"] == str(host_artifact / "handler.py")
     forbidden = ("boto3", "botocore.session", "botocore.client", "aws_xray_sdk")
     touched = {name for name in [*report["attempted"], *report["modules"]] if name.startswith(forbidden)}
     assert touched == set()
@@ -173,14 +173,12 @@ def test_the_liveness_cold_path_loads_no_aws_sdk_client_and_no_xray(host_artifac
 def test_tracebacks_from_precompiled_modules_name_the_shipped_file_and_quote_its_source(host_artifact: Path) -> None:
     # .pyc carry artifact-relative names and no column ranges: the import system must restore the
     # real path, and linecache must find the shipped source to quote.
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from petsage_health.invocation import _field_path; _field_path(1)"
-    )
+    code = "import sys; sys.path.insert(0, sys.argv[1]); from petsage_api.invocation import _field_path; _field_path(1)"
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-B", "-c", code, str(host_artifact)], capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert f'File "{host_artifact / "petsage_health" / "invocation.py"}", line' in result.stderr
+    assert f'File "{host_artifact / "petsage_api" / "invocation.py"}", line' in result.stderr
     assert "for index, part in enumerate(loc):" in result.stderr, result.stderr
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.artifact.test_sam_build import run_in_artifact
 from tests.conftest import REPO_ROOT
-from tests.event_answers import LIVENESS
+from tests.contract import LIVENESS
 
 pytestmark = pytest.mark.artifact
 
@@ -49,7 +49,7 @@ def build_like_sam_in_its_image(
     repo: Path, home: Path, artifacts: Path, scratch: Path, arch: str, function: str = "HealthFunction"
 ) -> str:
     """`make build-<function>` as SAM's container build runs it; returns what it printed."""
-    code_uri = {"HealthFunction": "health", "PreTrafficHookFunction": "pre_traffic_hook"}[function]
+    code_uri = {"HealthFunction": "api", "PreTrafficHookFunction": "pre_traffic_hook"}[function]
     shutil.copytree(repo / "functions" / code_uri, scratch)  # SAM builds from a scratch copy of CodeUri
     make = f"make --makefile {repo}/Makefile build-{function} BUILD_ARCH={arch}"
     script = f"mount --bind -o ro {repo} {repo} && mount --bind -o ro {home} {home} && exec {make}"
@@ -89,9 +89,9 @@ def test_the_recipes_build_with_only_cpython_313_pip_and_make_and_a_read_only_re
     build_like_sam_in_its_image(repo, home, host, tmp_path / "scratch-host", "host")
 
     # What ships: the handler, its bytecode, the arm64 wheels.
-    assert (arm64 / "app.py").is_file()
-    assert (arm64 / "__pycache__" / "app.cpython-313.pyc").is_file()
-    assert (arm64 / "petsage_health" / "__pycache__" / "routes.cpython-313.pyc").is_file()
+    assert (arm64 / "handler.py").is_file()
+    assert (arm64 / "__pycache__" / "handler.cpython-313.pyc").is_file()
+    assert (arm64 / "petsage_api" / "__pycache__" / "app.cpython-313.pyc").is_file()
     extensions = list(arm64.rglob("*.so"))
     assert extensions
     assert all("aarch64-linux-gnu" in path.name for path in extensions), extensions

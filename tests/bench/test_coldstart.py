@@ -31,7 +31,7 @@ def imported(argv: list[str]) -> tuple[set[str], str]:
 
 def launch(mode: str, invocations: int) -> tuple[set[str], list[dict[str, Any]]]:
     # The reports go to fd 1 here; the bare handler itself prints nothing.
-    argv = [str(LAUNCHER), mode, "1", "app.lambda_handler", str(EVENTS_DIR / "health.json"), str(invocations)]
+    argv = [str(LAUNCHER), mode, "1", "handler.lambda_handler", str(EVENTS_DIR / "health.json"), str(invocations)]
     modules, stdout = imported([*argv, str(BARE)])
     return modules, [json.loads(line) for line in stdout.splitlines()]
 
@@ -40,8 +40,10 @@ def test_the_floor_process_imports_only_json_and_the_handler() -> None:
     startup_and_json, _ = imported(["-c", "import json"])
     modules, (answer, _) = launch("cold", 0)
     assert "json" in modules
-    assert "app" in modules
-    assert modules - {"app"} <= startup_and_json, f"the launcher imported more: {modules - startup_and_json - {'app'}}"
+    assert "handler" in modules
+    assert modules - {"handler"} <= startup_and_json, (
+        f"the launcher imported more: {modules - startup_and_json - {'handler'}}"
+    )
     assert answer["status"] == 200
 
 

@@ -16,6 +16,7 @@ from playwright.sync_api import BrowserContext, Route, expect, sync_playwright
 
 from tests.chromium import FLAGS, require_chromium
 from tests.conftest import REPO_ROOT
+from tests.contract import LIVENESS
 from tests.integration.conftest import LocalApi
 
 pytestmark = pytest.mark.browser
@@ -76,8 +77,8 @@ def test_swagger_ui_lists_every_operation_and_executes_the_health_check(
 
     live = health.locator(".live-responses-table .response")
     expect(live.locator(".response-col_status")).to_contain_text("200", timeout=15_000)
-    expect(live.locator(".response-col_description")).to_contain_text("PetSage API is purring!")
-    expect(live.locator(".response-col_description")).to_contain_text('"status": "ok"')
+    expect(live.locator(".response-col_description")).to_contain_text(LIVENESS["message"])
+    expect(live.locator(".response-col_description")).to_contain_text(f'"status": {json.dumps(LIVENESS["status"])}')
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOT, full_page=True)

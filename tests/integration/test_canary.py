@@ -22,12 +22,12 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.contract import LIVENESS_BODY
 from tests.integration.conftest import LocalApi
 
 pytestmark = pytest.mark.integration
 
 CANARY_SCRIPT = REPO_ROOT / "canary" / "api_canary.py"
-LIVENESS = b'{"status":"ok","message":"PetSage API is purring!"}'
 HEALTH_JSON = "application/health+json"
 
 
@@ -192,7 +192,7 @@ def details(status: str, checks: dict[str, str], code: int = 200) -> Answer:
 
 
 HEALTHY: dict[str, Answer] = {
-    "/api/v1/health": (200, "application/json", LIVENESS),
+    "/api/v1/health": (200, "application/json", LIVENESS_BODY.encode()),
     "/api/v1/health/ready": readiness("pass"),
     "/api/v1/health/ready/details": details("pass", {"dynamodb/pets:responseTime": "pass"}),
 }
@@ -261,7 +261,7 @@ def test_a_run_passes_when_live_and_ready(
         ),
         pytest.param(
             "/api/v1/health",
-            (200, "text/html", LIVENESS),
+            (200, "text/html", LIVENESS_BODY.encode()),
             "liveness",
             "Content-Type is 'text/html'",
             id="liveness served as HTML",

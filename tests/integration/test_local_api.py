@@ -8,18 +8,17 @@ import re
 
 import pytest
 
+from tests.contract import LIVENESS_BODY
 from tests.integration.conftest import LocalApi, start_local_api, stop_local_api
 
 pytestmark = pytest.mark.integration
-
-LIVENESS = b'{"status":"ok","message":"PetSage API is purring!"}'
 
 
 def test_health_is_alive(local_api: LocalApi) -> None:
     result = local_api.request("GET", "/api/v1/health")
     assert result.status == 200
     assert result.header("Content-Type") == "application/json"
-    assert result.body == LIVENESS
+    assert result.body == LIVENESS_BODY.encode()
     assert result.header("Cache-Control") == "no-store"
     assert result.header("X-Content-Type-Options") == "nosniff"
 
@@ -82,7 +81,7 @@ def test_unrouted_requests_get_api_gateways_own_json_404(local_api: LocalApi, me
 def test_query_strings_and_cookies_do_not_change_the_answer(local_api: LocalApi) -> None:
     result = local_api.request("GET", "/api/v1/health?probe=1&probe=2", headers={"Cookie": "a=1; b=2"})
     assert result.status == 200
-    assert result.body == LIVENESS
+    assert result.body == LIVENESS_BODY.encode()
 
 
 def test_a_line_is_logged_per_request_and_ctrl_c_stops_cleanly() -> None:

@@ -168,7 +168,7 @@ def wrong_body() -> Function:
 
 def raises_everywhere() -> Function:
     def deployed(event: Any) -> Any:
-        raise ImportError("No module named 'petsage_health'")
+        raise ImportError("No module named 'petsage_api'")
 
     return deployed
 
@@ -180,7 +180,7 @@ def raises_everywhere() -> Function:
         (
             raises_everywhere,
             ["liveness", "liveness HEAD", "direct invoke", "root", "openapi document"],
-            "function error (Unhandled): ImportError: No module named 'petsage_health'",
+            "function error (Unhandled): ImportError: No module named 'petsage_api'",
         ),
     ],
     ids=["wrong-body", "raises"],

@@ -22,7 +22,7 @@ import pytest
 
 from local_api.invoke import main
 from tests.conftest import EVENTS_DIR, REPO_ROOT
-from tests.event_answers import LIVENESS
+from tests.contract import LIVENESS
 
 pytestmark = pytest.mark.invoke
 
@@ -173,13 +173,13 @@ def test_env_vars_file_in_sams_format_then_env_override_the_template(invoke: Inv
 
 
 def test_a_broken_handler_string_is_an_init_error(invoke: Invoke, tmp_path: Path) -> None:
-    template = write_template(tmp_path, {"HealthFunction": (REPO_ROOT / "functions" / "health", "app.lambda_handlr")})
+    template = write_template(tmp_path, {"HealthFunction": (REPO_ROOT / "functions" / "api", "handler.lambda_handlr")})
     run = invoke("--template", str(template))
     assert run.returncode == 1
     [error] = run.answers
     assert (error["errorType"], error["errorMessage"]) == (
         "Runtime.HandlerNotFound",
-        "Handler 'lambda_handlr' missing on module 'app'",
+        "Handler 'lambda_handlr' missing on module 'handler'",
     )
     assert "INIT_REPORT Init Duration: " in run.stderr
     assert "Status: error\tError Type: Runtime.HandlerNotFound" in run.stderr

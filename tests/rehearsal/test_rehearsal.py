@@ -1,9 +1,9 @@
-"""`make rehearse`, as a user runs it: the real `make deploy`, four times, against MiniStack on loopback.
+"""`make rehearse`, as a user runs it: the real `make deploy`, five times, against MiniStack on loopback.
 
-scripts/rehearse.py does the checking after each deploy (stack complete, outputs printed, the
-version named after the fingerprint, versions published exactly when they should be, `live`
-on the newest, the liveness answer through the emulated Lambda API) and fails on the first
-miss; this test reads its table. docs/deploying.md says what the emulator cannot check.
+scripts/rehearse.py does the checking after each deploy (stack and nested operations stacks
+complete, outputs printed, the version named after the fingerprint, versions published exactly
+when they should be, `live` on the newest, the liveness answer through the emulated Lambda API)
+and fails on the first miss; this test reads its table. docs/deploying.md says what the emulator cannot check.
 """
 
 from __future__ import annotations
@@ -40,26 +40,40 @@ def rehearsal() -> subprocess.CompletedProcess[str]:
 
 def test_the_rehearsal_passes(rehearsal: subprocess.CompletedProcess[str]) -> None:
     assert rehearsal.returncode == 0, rehearsal.stderr[-3000:]
-    assert "rehearsal passed: 4 deploys" in rehearsal.stdout
+    assert "rehearsal passed: 5 deploys" in rehearsal.stdout
 
 
 def test_versions_are_published_exactly_when_a_version_changes(rehearsal: subprocess.CompletedProcess[str]) -> None:
     table = rows(rehearsal.stdout)
-    assert list(table) == ["create", "new code", "new MemorySize", "strategy only"]
-    status, versions, live, memory = ({name: cells[i] for name, cells in table.items()} for i in (2, 4, 5, 6))
-    assert status == {"create": "CREATE_COMPLETE"} | dict.fromkeys(
-        ["new code", "new MemorySize", "strategy only"], "UPDATE_COMPLETE"
-    )
+    assert list(table) == ["create", "new code", "new MemorySize", "strategy only", "operations only"]
+    status, versions, live, memory = ({name: cells[i] for name, cells in table.items()} for i in (2, 5, 6, 7))
+    updates = ["new code", "new MemorySize", "strategy only", "operations only"]
+    assert status == {"create": "CREATE_COMPLETE"} | dict.fromkeys(updates, "UPDATE_COMPLETE")
     # One version at a time (VersionDeletionPolicy: Delete), a new one for code and for a literal,
-    # none for the strategy; live always on it.
-    assert versions == {"create": "1", "new code": "2", "new MemorySize": "3", "strategy only": "3"}
+    # none for the strategy or the operations; live always on it.
+    assert versions == {
+        "create": "1",
+        "new code": "2",
+        "new MemorySize": "3",
+        "strategy only": "3",
+        "operations only": "3",
+    }
     assert live == versions
-    assert memory == {"create": "1769", "new code": "1769", "new MemorySize": "1792", "strategy only": "1792"}
-    assert {cells[7] for cells in table.values()} == {"200, liveness body"}
+    assert memory == {"create": "1769", "new code": "1769"} | dict.fromkeys(updates[1:], "1792")
+    assert {cells[8] for cells in table.values()} == {"200, liveness body"}
+
+
+def test_the_operations_stacks_deploy_and_update_with_the_parent(rehearsal: subprocess.CompletedProcess[str]) -> None:
+    table = rows(rehearsal.stdout)
+    nested = {name: cells[4] for name, cells in table.items()}
+    assert nested["create"].startswith("AlarmTopicStack CREATE_COMPLETE (")
+    assert "MonitoringStack CREATE_COMPLETE (" in nested["create"]
+    assert all("UPDATE_COMPLETE" in nested[name] or "CREATE_COMPLETE" in nested[name] for name in table)
+    assert "now keeps runs 14 days" in table["operations only"][9]
 
 
 def test_it_says_what_it_could_not_emulate(rehearsal: subprocess.CompletedProcess[str]) -> None:
-    notes = rows(rehearsal.stdout)["create"][8]
+    notes = rows(rehearsal.stdout)["create"][9]
     assert "AWS::CodeDeploy::DeploymentGroup x1" in notes
     assert "AWS::Synthetics::Canary x1" in notes
 

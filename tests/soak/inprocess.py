@@ -103,8 +103,8 @@ STATEFUL_PREFIX = "/api/v1/health/ready"
 def soak(invocations: int) -> SoakReport:
     sink = LogSink()
     sys.stdout = sink  # before the function is imported: Powertools binds its handler to stdout then
-    sys.path[:0] = [str(REPO_ROOT / "functions" / "health"), str(REPO_ROOT)]
-    from app import lambda_handler
+    sys.path[:0] = [str(REPO_ROOT / "functions" / "api"), str(REPO_ROOT)]
+    from handler import lambda_handler
     from local_api.lambda_runtime import LocalLambdaContext
 
     kinds = request_kinds()

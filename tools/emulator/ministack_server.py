@@ -15,6 +15,12 @@ VersionFingerprint or DeploymentStrategy would never reach the transformed templ
 hands a transform the stack's parameter values ("templateParameterValues", AWS CloudFormation user
 guide, "Perform custom processing on CloudFormation templates with template macros"); the
 launcher passes the values MiniStack resolved for its AWS::LanguageExtensions step on to SAM.
+
+A second, for the operations stacks (nested applications): MiniStack updates a nested stack's
+resources without handing its update function their previous attributes, so every unchanged
+child resource comes back with none, and the next `Fn::GetAtt` on it fails the parent's update
+(UPDATE_ROLLBACK_FAILED). Its top-level update path passes them; the launcher makes the nested
+path pass the ones MiniStack stored for that resource.
 """
 
 from __future__ import annotations
@@ -94,6 +100,29 @@ def pass_parameter_values_to_sam() -> None:
     sam.transform = transform
 
 
+def keep_nested_resource_attributes() -> None:
+    """A nested stack's update hands each resource its stored attributes, as a top-level update does."""
+    from ministack.services.cloudformation import _stacks, provisioners
+
+    update = provisioners._update_resource  # the top-level path bound its own reference at import
+
+    def update_resource(
+        resource_type: str,
+        physical_id: str,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        stack_name: str,
+        logical_id: str | None = None,
+        old_attrs: dict[str, Any] | None = None,
+    ) -> Any:
+        if old_attrs is None and logical_id:
+            stored = (_stacks.get(stack_name) or {}).get("_resources", {}).get(logical_id) or {}
+            old_attrs = stored.get("Attributes")
+        return update(resource_type, physical_id, old, new, stack_name, logical_id, old_attrs)
+
+    provisioners._update_resource = update_resource
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -121,6 +150,7 @@ def main() -> None:
     for resource_type in NOT_EMULATED:
         provisioners._RESOURCE_HANDLERS[resource_type] = placeholder(resource_type, args.record)
     pass_parameter_values_to_sam()
+    keep_nested_resource_attributes()
     from ministack.app import main as serve
 
     sys.argv = [sys.argv[0]]

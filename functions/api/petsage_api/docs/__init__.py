@@ -1,0 +1,1 @@
+"""Documentation: Swagger UI and the OpenAPI document, built on first request."""

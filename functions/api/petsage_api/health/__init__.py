@@ -1,0 +1,1 @@
+"""Health: liveness, readiness of the configured dependencies, and the details for on-call."""

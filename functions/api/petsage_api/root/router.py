@@ -1,0 +1,15 @@
+"""The API root: a greeting that points at the documentation."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from petsage_api.root.models import WelcomeResponse
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+
+
+@router.get("/", tags=["Root"], summary="Read Root")
+def read_root() -> WelcomeResponse:
+    """Greets the caller and points at the interactive documentation."""
+    return WelcomeResponse()
