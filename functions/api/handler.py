@@ -33,13 +33,13 @@ def answer(event: Any, context: LambdaContext) -> dict[str, Any]:
     readiness_probe.log_configuration_problems()
     route, status = UNKNOWN_ROUTE, HTTPStatus.INTERNAL_SERVER_ERROR.value  # should anything below raise
     try:
-        route, status, response = _answer(event, context)
+        route, status, response = _dispatch(event, context)
         return response
     finally:
         observability.record(invocation, route, status)
 
 
-def _answer(event: Any, context: LambdaContext) -> tuple[str, int, dict[str, Any]]:
+def _dispatch(event: Any, context: LambdaContext) -> tuple[str, int, dict[str, Any]]:
     """The route label, status and payload for one invocation."""
     classified = classify(event)
     if classified.kind is InvocationKind.DIRECT:
