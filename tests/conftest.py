@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import socket
@@ -37,6 +38,12 @@ def fresh_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The next invocation is its execution environment's first: a cold start as Powertools counts it
     (its own flag, read and cleared by inject_lambda_context; provisioned concurrency never has one)."""
     monkeypatch.setattr("aws_lambda_powertools.logging.logger.is_cold_start", True)
+
+
+def body_bytes(response: dict[str, Any]) -> bytes:
+    """A proxy response's body as sent: base64-decoded when API Gateway is told it is encoded."""
+    body: str = response["body"]
+    return base64.b64decode(body) if response["isBase64Encoded"] else body.encode()
 
 
 def records(lines: list[dict[str, Any]], message: str | None = None) -> list[dict[str, Any]]:

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-@logger.inject_lambda_context(clear_state=True)
+# log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: an event holds headers (a SigV4
+# Authorization among them), cookies and bodies, which no log line may carry.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda's entry point: Powertools gives the logger this invocation's context, then it is answered."""
     return answer(event, context)
@@ -28,11 +30,11 @@ def answer(event: Any, context: LambdaContext) -> dict[str, Any]:
 
     Undecorated, so that `make mutation` mutates it (mutmut leaves decorated functions alone).
     """
-    invocation = observability.begin(event)
-    # Here, not at import: every line carries an invocation's ids, provisioned environments too.
-    readiness_probe.log_configuration_problems()
+    invocation = observability.begin(event, context)
     route, status = UNKNOWN_ROUTE, HTTPStatus.INTERNAL_SERVER_ERROR.value  # should anything below raise
     try:
+        # Here, not at import: every line carries an invocation's ids, provisioned environments too.
+        readiness_probe.log_configuration_problems()
         route, status, response = _dispatch(event, context)
         return response
     finally:

@@ -15,11 +15,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import ResponseValidationError
 
 from petsage_api import errors
-from petsage_api.docs import router as docs
-from petsage_api.health import router as health
+from petsage_api.docs import router as docs_router
+from petsage_api.health import router as health_router
 from petsage_api.health.readiness import ReadinessProbe
 from petsage_api.observability import SERVICE
-from petsage_api.root import router as root
+from petsage_api.root import router as root_router
 
 API_TITLE = "PetSage API"
 API_VERSION = "1.0.0"
@@ -37,6 +37,6 @@ app.exception_handler(ResponseValidationError)(errors.invalid_response)
 
 readiness_probe = ReadinessProbe.from_environment(service_id=SERVICE, version=API_VERSION)
 
-app.include_router(root.router)
-app.include_router(health.create_router(readiness_probe), prefix=API_V1)
-app.include_router(docs.create_router(app))
+app.include_router(root_router.router)
+app.include_router(health_router.create_router(readiness_probe), prefix=API_V1)
+app.include_router(docs_router.create_router(app))

@@ -29,6 +29,7 @@ class ErrorResponse(BaseModel):
 
 
 def error_body(status: HTTPStatus, message: str | None = None) -> str:
+    """The one JSON error body: the status repeated, and a message safe to show a caller."""
     return ErrorResponse(status_code=status.value, message=message or status.phrase).model_dump_json(by_alias=True)
 
 

@@ -24,11 +24,14 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SERVICE = "petsage-health"
 METRICS_NAMESPACE = "PetSage"
@@ -74,19 +77,19 @@ class Invocation:
 _current: Invocation | None = None  # Lambda runs one invocation at a time per environment
 
 
-def begin(event: Any) -> Invocation:
+def begin(event: Any, context: LambdaContext) -> Invocation:
     """Start an invocation's record, once Logger.inject_lambda_context has set the logger's keys.
 
-    The record takes Lambda's request id and cold start (on-demand only: a provisioned environment
-    has none) from those keys, so that it and the log lines agree. The correlation id is API
-    Gateway's request id, and only when it has the shape API Gateway gives it: Powertools'
-    correlation_paths would log whatever a hand-made event holds there.
+    The record's cold start is the one those keys carry (on-demand only: a provisioned environment
+    has none), so that it and the log lines agree. The correlation id is API Gateway's request id,
+    and only when it has the shape API Gateway gives it: Powertools' correlation_paths would log
+    whatever a hand-made event holds there.
     """
     global _current
     correlation_id = request_id(event)
     logger.set_correlation_id(correlation_id)
-    keys = logger.get_current_keys()
-    _current = Invocation(time.perf_counter(), keys["function_request_id"], correlation_id, keys["cold_start"])
+    cold_start = logger.get_current_keys().get("cold_start") is True
+    _current = Invocation(time.perf_counter(), context.aws_request_id, correlation_id, cold_start)
     return _current
 
 

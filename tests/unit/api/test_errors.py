@@ -69,3 +69,8 @@ def test_a_response_that_breaks_its_model_is_a_logged_500_not_a_422(
     assert response["headers"]["X-Content-Type-Options"] == "nosniff"
     errors = logged(caplog, "Response failed its own model")["errors"]
     assert ("response", "status") in [tuple(error["loc"]) for error in errors]
+    # Where and which kind of error, never the offending values (they may hold anything).
+    assert {key for error in errors for key in error} == {"loc", "type"}
+    assert "string_type" in {error["type"] for error in errors}
+    # Answered by its own handler, not by the handler's last line of defence.
+    assert "Unhandled error while resolving the request" not in [record.getMessage() for record in caplog.records]

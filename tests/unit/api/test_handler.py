@@ -21,7 +21,15 @@ from petsage_api.app import API_VERSION
 from petsage_api.health.config import ReadinessConfig
 from petsage_api.health.models import HealthCheckResponse
 from petsage_api.health.readiness import ReadinessProbe
-from tests.conftest import fresh_environment, load_event, logged, malformed
+from tests.conftest import (
+    INVOKE_ONCE,
+    fresh_environment,
+    load_event,
+    logged,
+    malformed,
+    records,
+    run_in_fresh_interpreter,
+)
 from tests.contract import LIVENESS
 from tests.readiness_helpers import use_probe
 
@@ -134,6 +142,35 @@ def test_an_unexpected_error_is_a_logged_500_without_a_traceback(
     assert response["headers"]["Cache-Control"] == "no-store"
     record = logged(caplog, "Unhandled error while resolving the request")
     assert "secret internal detail" in str(record["exc_info"])  # ...but on-call finds it in the log
+
+
+def test_whatever_fails_the_invocation_is_still_recorded_once_as_a_fault(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, written: Written
+) -> None:
+    # Past the resolver's own net (finishing the response): the runtime sees the error, on-call the record.
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("finishing failed")
+
+    monkeypatch.setattr("handler.negotiate_encoding", broken)
+    with pytest.raises(RuntimeError, match="finishing failed"):
+        invoke(load_event("health"))
+    [record] = records(written())
+    assert (record["route"], record["status"], record["level"]) == ("unknown", 500, "ERROR")
+    assert record["Faults"] == [1.0]
+
+
+def test_the_event_is_never_logged_even_when_powertools_is_told_to(tmp_path: Any) -> None:
+    # POWERTOOLS_LOGGER_LOG_EVENT=true would make inject_lambda_context log whole events: headers
+    # (a SigV4 Authorization among them), cookies, bodies. The handler turns it off for itself.
+    event = load_event("health")
+    event["headers"]["authorization"] = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/secret-signature"
+    event["cookies"] = ["session=secret-cookie"]
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event), encoding="utf-8")
+    result = run_in_fresh_interpreter(INVOKE_ONCE, str(path), env={"POWERTOOLS_LOGGER_LOG_EVENT": "true"})
+    assert "Request answered" in result.stdout  # the invocation was answered and recorded
+    assert "secret-signature" not in result.stdout + result.stderr
+    assert "secret-cookie" not in result.stdout + result.stderr
 
 
 # --- configuration problems: logged once per execution environment ---------------------------------

@@ -1,4 +1,4 @@
-"""Sorting invocations (petsage_api.invocation) by the HTTP API event model (petsage_api.http_api_event).
+"""Sorting invocations (petsage_api.invocation) by the HTTP API event model (test_http_api_event.py).
 
 What counts as an HTTP API request, and the reason a malformed one is refused, word for word: the
 field paths of its first problems, never a name or value the caller chose. The 400 is answered and
@@ -152,23 +152,3 @@ def test_a_400_never_echoes_caller_chosen_names_or_values(invoke: Invoke) -> Non
     body = invoke(event)["body"]
     assert "jndi" not in body
     assert "attacker" not in body
-
-
-# --- the event model: what API Gateway never sends -------------------------------------------------
-
-
-@pytest.mark.parametrize("path", ["/api/v1/health\n", "/api/v1/health\r\n", "/\x00", "/docs\x1b[31m"])
-def test_a_path_with_control_characters_is_a_malformed_event(invoke: Invoke, path: str) -> None:
-    event = load_event("health")
-    event["rawPath"] = path
-    response = invoke(event)
-    assert response["statusCode"] == 400
-    assert "rawPath" in json.loads(response["body"])["message"]
-
-
-def test_an_authorizer_of_the_wrong_shape_is_a_malformed_event(invoke: Invoke) -> None:
-    event = load_event("ready-details")
-    event["requestContext"]["authorizer"] = {"iam": "not-an-object"}
-    response = invoke(event)
-    assert response["statusCode"] == 400
-    assert "requestContext.authorizer.iam" in json.loads(response["body"])["message"]

@@ -50,6 +50,7 @@ def create_router(app: APIGatewayHttpResolver) -> APIGatewayHttpRouter:
 
 
 def openapi_response(app: APIGatewayHttpResolver) -> Response[str]:
+    """The OpenAPI document, served at /openapi.json and as Swagger UI's /docs?format=json."""
     return Response(
         status_code=HTTPStatus.OK.value,
         content_type=content_types.APPLICATION_JSON,

@@ -1,10 +1,8 @@
-"""The documentation routes (petsage_api.docs): Swagger UI at /docs and the OpenAPI document at
-/openapi.json, both from the bundled assets, both varying by Accept-Encoding, and both built on the
-first request, never at cold start (petsage_api.docs.documents)."""
+"""The documentation routes (petsage_api.docs.router): Swagger UI at /docs and the OpenAPI document
+at /openapi.json, both varying by Accept-Encoding; what the documents hold: test_documents.py."""
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 from collections.abc import Callable
@@ -12,27 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import load_event, run_in_fresh_interpreter
+from tests.conftest import body_bytes, load_event
 
 Invoke = Callable[[Any], Any]
-
-
-def body_bytes(response: dict[str, Any]) -> bytes:
-    body = response["body"]
-    return base64.b64decode(body) if response["isBase64Encoded"] else body.encode()
-
-
-def test_docs_serve_swagger_ui_from_bundled_assets_gzipped(invoke: Invoke) -> None:
-    response = invoke(load_event("docs"))  # the event's client accepts gzip
-    assert response["statusCode"] == 200
-    assert response["headers"]["Content-Type"].startswith("text/html")
-    assert response["headers"]["Content-Encoding"] == "gzip"
-    assert response["headers"]["Vary"] == "Accept-Encoding"
-    html = gzip.decompress(body_bytes(response)).decode()
-    assert "SwaggerUIBundle" in html
-    assert '"title": "PetSage API"' in html
-    assert "https://" not in html.split("<script>")[0], "no CDN stylesheet or script"
-    assert "<script src=" not in html
 
 
 def test_docs_are_plain_for_clients_without_gzip(invoke: Invoke) -> None:
@@ -76,14 +56,3 @@ def test_swagger_uis_spec_link_answers_the_openapi_document(invoke: Invoke) -> N
     response = invoke(event)
     assert response["headers"]["Content-Type"] == "application/json"
     assert json.loads(response["body"])["info"]["title"] == "PetSage API"
-
-
-def test_the_docs_are_not_built_at_cold_start() -> None:
-    # documents.openapi_json is cached per resolver; a fresh import must not have filled it.
-    code = (
-        "import sys; import handler; from petsage_api.docs import documents; "
-        "print(documents.openapi_json.cache_info().currsize, "
-        "'aws_lambda_powertools.event_handler.openapi.models' in sys.modules)"
-    )
-    result = run_in_fresh_interpreter(code)
-    assert result.stdout.split() == ["0", "False"]
