@@ -173,9 +173,10 @@ deploy: $(VENV)/.installed $(SAM_VENV)/.installed ## Check, build, sam deploy --
 # The deploy path end to end on MiniStack, a local AWS emulator on 127.0.0.1 (its own
 # hash-locked environment, no Docker): the real `make deploy` four times, checked after each
 # (scripts/rehearse.py, docs/deploying.md). A scratch copy of the repository takes the edits.
+# UPGRADE_FROM=REV: the stack is created by that revision's make deploy first, then upgraded.
 .PHONY: rehearse
-rehearse: $(VENV)/.installed $(SAM_VENV)/.installed $(MINISTACK_VENV)/.installed ## Rehearse make deploy on a local AWS emulator: create, new code, new config, strategy only
-	$(PY) -m scripts.rehearse
+rehearse: $(VENV)/.installed $(SAM_VENV)/.installed $(MINISTACK_VENV)/.installed ## Rehearse make deploy on a local AWS emulator: create, new code, new config, strategy, operations
+	$(PY) -m scripts.rehearse $(if $(UPGRADE_FROM),--upgrade-from '$(UPGRADE_FROM)')
 
 .PHONY: canary
 canary: $(VENV)/.installed ## Copy canary/api_canary.py into operations/monitoring.yaml as the canary's inline script

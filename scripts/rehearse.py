@@ -11,6 +11,9 @@ the repository into a scratch directory, and runs the real `make deploy` there f
 5. change only the operations (how long canary runs are kept): the monitoring stack updates,
    the function does not.
 
+With `--upgrade-from REV` (`make rehearse UPGRADE_FROM=REV`), the stack is first created by REV's
+own `make deploy` (the release deployed today, say), so the first step is that stack's upgrade.
+
 After each it checks that the stack and its nested operations stacks are complete, that the
 outputs `make deploy` printed exist, which versions exist and where `live` points, and it invokes
 `live` through the emulated Lambda API with the committed liveness event. Progress goes to stderr;
@@ -366,13 +369,28 @@ def expect(condition: bool, message: str) -> None:
         raise RehearsalFailedError(message)
 
 
-def rehearse(workdir: Path) -> list[Outcome]:
+def release_copy(revision: str, destination: Path) -> Path:
+    """The repository as it was at `revision` (git archive), its environments linked."""
+    repo = destination / "release" / "repo"
+    repo.mkdir(parents=True)
+    archive = subprocess.run(  # nosec B603 B607
+        ["git", "archive", "--format=tar", revision], cwd=REPO_ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(repo)], input=archive, check=True)  # nosec B603 B607
+    for name in BORROWED:
+        (repo / name).symlink_to(REPO_ROOT / name)
+    return repo
+
+
+def rehearse(workdir: Path, upgrade_from: str | None = None) -> list[Outcome]:
     config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))[CONFIG_ENV]["global"]
     stack, region = config["parameters"]["stack_name"], config["parameters"]["region"]
     repo = scratch_copy(workdir)
     outcomes: list[Outcome] = []
     with emulator(workdir, region) as (endpoint, record):
         rehearsal = Rehearsal(repo, endpoint, record, region, stack)
+        if upgrade_from:
+            Rehearsal(release_copy(upgrade_from, workdir), endpoint, record, region, stack).deploy(upgrade_from)
 
         def step(name: str, *make_arguments: str) -> Outcome:
             since = time.time() - 1
@@ -381,9 +399,10 @@ def rehearse(workdir: Path) -> list[Outcome]:
             outcomes.append(outcome)
             return outcome
 
-        first = step("create")
+        first = step(f"upgrade from {upgrade_from}" if upgrade_from else "create")
         first.notes.append(rehearsal.through_the_api())
-        expect(first.stack_status == "CREATE_COMPLETE", f"create: stack is {first.stack_status}")
+        created = "UPDATE_COMPLETE" if upgrade_from else "CREATE_COMPLETE"
+        expect(first.stack_status == created, f"{first.step}: stack is {first.stack_status}")
         expect(len(first.versions) == 1 and first.live == first.versions[0], f"create: versions {first.versions}")
 
         with (repo / "functions/api/handler.py").open("a", encoding="utf-8") as source:
@@ -442,11 +461,12 @@ def table(outcomes: list[Outcome]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, the copy)")
+    parser.add_argument("--upgrade-from", metavar="REV", help="create the stack with this revision's make deploy first")
     args = parser.parse_args(argv)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="petsage-rehearsal-"))
     try:
-        outcomes = rehearse(workdir)
+        outcomes = rehearse(workdir, args.upgrade_from)
     except Exception as failure:  # noqa: BLE001 - any failure of the rehearsal is reported the same way
         what = "" if isinstance(failure, RehearsalFailedError) else f"{type(failure).__name__}: "
         log(f"FAILED: {what}{failure}")

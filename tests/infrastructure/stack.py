@@ -8,6 +8,10 @@ reads as if every resource were declared in one template, so the tests that chec
 what (alarms to the topic, the dashboard to the function, the canary to the API) say it once,
 whichever stack a resource lives in. Each function also gets Globals.Function merged in, as the
 SAM transform merges it.
+
+A child's own pseudo parameters are not the parent's: `AWS::StackName` in a nested stack is that
+stack's generated name. Inlined, they read `<Application>.AWS::StackName`, so no test mistakes
+them for the parent's (the child is handed the parent's name as a parameter where it needs it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from local_api.template import TEMPLATE_PATH, load_template, with_globals
 
 APPLICATION = "AWS::Serverless::Application"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:]+)(\.[A-Za-z0-9_.]+)?\}")
+# Pseudo parameters whose value differs between a nested stack and its parent.
+STACK_PSEUDO_PARAMETERS = ("AWS::StackName", "AWS::StackId")
 
 
 def nested_templates(path: Path = TEMPLATE_PATH) -> dict[str, Path]:
@@ -49,6 +55,7 @@ def composed(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
         passed = resource["Properties"].get("Parameters", {})
         missing = set(child.get("Parameters", {})) - set(passed)
         assert not missing, f"{name}: the parent passes no value for {sorted(missing)}"
+        passed = {**passed, **{pseudo: {"Ref": f"{name}.{pseudo}"} for pseudo in STACK_PSEUDO_PARAMETERS}}
         for section, target in (("Resources", resources), ("Conditions", conditions)):
             for key, value in child.get(section, {}).items():
                 bound = _bind(value, passed)
@@ -57,7 +64,9 @@ def composed(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
                 target[key] = bound
         outputs[name] = {key: _bind(output["Value"], passed) for key, output in child.get("Outputs", {}).items()}
     # A child may be handed another child's output (the topic's ARN): resolve until none is left.
-    resolved = _outputs(_outputs(resources, outputs), outputs)
+    resolved = _outputs(resources, outputs)
+    while (again := _outputs(resolved, outputs)) != resolved:
+        resolved = again
     return {
         "Parameters": parent.get("Parameters", {}),
         "Conditions": _outputs(conditions, outputs),
@@ -106,6 +115,9 @@ def _outputs(node: Any, outputs: dict[str, dict[str, Any]]) -> Any:
                 output = attribute.removeprefix("Outputs.")
                 assert output in outputs[resource], f"{resource} has no output {output}"
                 return outputs[resource][output]
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            for resource in outputs:
+                assert f"${{{resource}.Outputs." not in node["Fn::Sub"], f"an Fn::Sub names {resource}'s outputs"
         return {key: _outputs(value, outputs) for key, value in node.items()}
     if isinstance(node, list):
         return [_outputs(item, outputs) for item in node]

@@ -21,6 +21,13 @@ resources without handing its update function their previous attributes, so ever
 child resource comes back with none, and the next `Fn::GetAtt` on it fails the parent's update
 (UPDATE_ROLLBACK_FAILED). Its top-level update path passes them; the launcher makes the nested
 path pass the ones MiniStack stored for that resource.
+
+And a stricter rule, for updates that move named resources (the operations into nested stacks):
+CloudFormation creates a resource before it deletes the one it replaces, and a name that is still
+taken fails the create ("Name type": "If you specify a name, you cannot perform updates that
+require replacement of this resource"; AWS CloudFormation user guide). MiniStack's dashboard
+silently overwrites, and a placeholder would accept anything; here a canary or a dashboard whose
+name is taken is refused, as Synthetics and CloudWatch refuse it.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ NOT_EMULATED = (
 
 def placeholder(resource_type: str, record: Path) -> dict[str, Any]:
     """A MiniStack resource handler that only writes down what it was asked to create."""
+    taken: set[str] = set()  # the names of this type that exist, as the service would know them
 
     def note(action: str, logical_id: str, physical_id: str, props: dict[str, Any]) -> None:
         line = {
@@ -65,6 +73,9 @@ def placeholder(resource_type: str, record: Path) -> dict[str, Any]:
             }[resource_type]
         )
         physical_id = str(name or f"{stack_name}-{logical_id}")
+        if physical_id in taken:
+            raise ValueError(f"{resource_type} {physical_id} already exists")
+        taken.add(physical_id)
         note("create", logical_id, physical_id, props)
         return physical_id, {}
 
@@ -75,6 +86,7 @@ def placeholder(resource_type: str, record: Path) -> dict[str, Any]:
         return physical_id, {}
 
     def delete(physical_id: str, props: dict[str, Any]) -> None:
+        taken.discard(physical_id)
         note("delete", "", physical_id, props)
 
     return {"create": create, "update": update, "delete": delete}
@@ -123,6 +135,23 @@ def keep_nested_resource_attributes() -> None:
     provisioners._update_resource = update_resource
 
 
+def refuse_taken_dashboard_names() -> None:
+    """A dashboard resource whose name another dashboard holds fails its create, as on AWS."""
+    import ministack.services.cloudwatch as cloudwatch
+    from ministack.services.cloudformation import provisioners
+
+    handlers = provisioners._RESOURCE_HANDLERS["AWS::CloudWatch::Dashboard"]
+    create = handlers["create"]
+
+    def create_unless_taken(logical_id: str, props: dict[str, Any], stack_name: str) -> Any:
+        name = props.get("DashboardName")
+        if name and name in cloudwatch._dashboards:
+            raise ValueError(f"AWS::CloudWatch::Dashboard {name} already exists")
+        return create(logical_id, props, stack_name)
+
+    handlers["create"] = create_unless_taken
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -151,6 +180,7 @@ def main() -> None:
         provisioners._RESOURCE_HANDLERS[resource_type] = placeholder(resource_type, args.record)
     pass_parameter_values_to_sam()
     keep_nested_resource_attributes()
+    refuse_taken_dashboard_names()
     from ministack.app import main as serve
 
     sys.argv = [sys.argv[0]]
