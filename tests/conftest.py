@@ -41,9 +41,10 @@ def fresh_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def body_bytes(response: dict[str, Any]) -> bytes:
-    """A proxy response's body as sent: base64-decoded when API Gateway is told it is encoded."""
+    """A proxy response's body as sent: base64-decoded (strictly) when API Gateway is told it is
+    encoded; payload format 2.0 reads an absent isBase64Encoded as false."""
     body: str = response["body"]
-    return base64.b64decode(body) if response["isBase64Encoded"] else body.encode()
+    return base64.b64decode(body, validate=True) if response.get("isBase64Encoded") else body.encode()
 
 
 def records(lines: list[dict[str, Any]], message: str | None = None) -> list[dict[str, Any]]:

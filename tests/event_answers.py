@@ -3,10 +3,6 @@ the unit tests and the artifact tests."""
 
 from __future__ import annotations
 
-from tests.contract import LIVENESS
-
-__all__ = ["DIRECT_EVENTS", "EXPECTED_STATUS", "LIVENESS"]
-
 # HTTP API events -> the status code the function answers
 EXPECTED_STATUS = {
     "health": 200,
@@ -24,6 +20,6 @@ EXPECTED_STATUS = {
     "not-found": 404,
     "malformed-http": 400,
 }
-# Events that are not HTTP API requests -> answered with the liveness payload itself, LIVENESS (the
-# CodeDeploy event is the pre-traffic hook's trigger; sent to the health function, it is a direct invocation)
+# Events that are not HTTP API requests -> answered with the liveness payload itself, tests.contract.LIVENESS
+# (the CodeDeploy event is the pre-traffic hook's trigger; sent to the API function, a direct invocation)
 DIRECT_EVENTS = frozenset({"direct-invoke", "scheduled", "codedeploy-pre-traffic"})

@@ -6,7 +6,6 @@ touching this suite.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import gzip
 import os
@@ -14,7 +13,7 @@ import re
 from typing import Any
 
 from local_api.template import Route, http_api_routes, load_template
-from tests.contract import LIVENESS as LIVENESS  # what a direct invocation answers, whatever its event
+from tests.conftest import body_bytes
 
 ROUTES: list[Route] = sorted(http_api_routes(load_template()), key=str)
 ROUTE_PATHS: list[str] = sorted({route.path for route in ROUTES})
@@ -52,9 +51,9 @@ def designed_5xx(path: str) -> set[int]:
     return next((statuses for rule, statuses in DESIGNED_5XX.items() if re.match(f"^{rule}$", path)), set())
 
 
-def body_bytes(response: dict[str, Any]) -> bytes:
-    body: str = response["body"]
-    raw = base64.b64decode(body, validate=True) if response.get("isBase64Encoded") else body.encode()
+def decoded_body(response: dict[str, Any]) -> bytes:
+    """The body as a client reads it: as sent, then gunzipped when its Content-Encoding is gzip."""
+    raw = body_bytes(response)
     if {k.lower(): v for k, v in response["headers"].items()}.get("content-encoding") == "gzip":
         return gzip.decompress(raw)
     return raw
@@ -88,7 +87,7 @@ def assert_proxy_response(response: Any, path: str, trusted_bodies: set[bytes]) 
     if status >= 500:
         assert status in designed_5xx(path), f"{status} for {path!r}: {response['body'][:300]!r}"
     try:
-        body = body_bytes(response)
+        body = decoded_body(response)
     except (binascii.Error, OSError, EOFError) as error:
         raise AssertionError(f"undecodable body: {error}") from error
     if body not in trusted_bodies:

@@ -11,16 +11,16 @@ from hypothesis import given, settings
 
 from tests.adversarial.contract import (
     CANARY_ENV,
-    LIVENESS,
     ROUTES,
     assert_proxy_response,
-    body_bytes,
+    decoded_body,
     designed_5xx,
     leaks,
     routed_path,
 )
 from tests.adversarial.strategies import http_events, json_values, mutated_http_events
 from tests.conftest import load_event
+from tests.contract import LIVENESS
 from tests.pytest_progress import count_examples
 
 Invoke = Callable[[Any], Any]
@@ -56,7 +56,7 @@ def trusted_bodies() -> set[bytes]:
                 event["headers"]["accept-encoding"] = accept_encoding
             response = lambda_handler(event, LocalLambdaContext("HealthFunction"))
             if 200 <= response["statusCode"] < 300:
-                bodies.add(body_bytes(response))
+                bodies.add(decoded_body(response))
     return bodies
 
 

@@ -18,7 +18,8 @@ import pytest
 from local_api.runtime_api import ExecutionEnvironment, FunctionConfig, Invocation, LogLine, Outcome
 from local_api.template import functions, load_template
 from tests.conftest import load_event
-from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS, LIVENESS
+from tests.contract import LIVENESS
+from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS
 
 pytestmark = pytest.mark.artifact
 

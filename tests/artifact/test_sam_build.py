@@ -16,7 +16,8 @@ import pytest
 
 from scripts.build_function import UNUSED_UTILITIES
 from tests.conftest import REPO_ROOT
-from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS, LIVENESS
+from tests.contract import LIVENESS
+from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS
 
 pytestmark = pytest.mark.artifact
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import EVENTS_DIR, REPO_ROOT, load_event
-from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS, LIVENESS
+from tests.contract import LIVENESS
+from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS
 
 Invoke = Callable[[Any], Any]
 # event file -> what its body (or, for direct events, the whole answer) must be
