@@ -171,7 +171,7 @@ deploy: $(VENV)/.installed $(SAM_VENV)/.installed ## Check, build, sam deploy --
 	$(SAM) list stack-outputs --config-env $(CONFIG_ENV) --output table
 
 # The deploy path end to end on MiniStack, a local AWS emulator on 127.0.0.1 (its own
-# hash-locked environment, no Docker): the real `make deploy` four times, checked after each
+# hash-locked environment, no Docker): the real `make deploy` five times, checked after each
 # (scripts/rehearse.py, docs/deploying.md). A scratch copy of the repository takes the edits.
 # UPGRADE_FROM=REV: the stack is created by that revision's make deploy first, then upgraded.
 .PHONY: rehearse

@@ -11,6 +11,7 @@ from cfnlint.decode import cfn_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+APPLICATION = "AWS::Serverless::Application"
 # What `sam local` substitutes for the pseudo parameters (samcli's IntrinsicsSymbolTable).
 PSEUDO_PARAMETERS = {
     "AWS::AccountId": "123456789012",
@@ -51,6 +52,15 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """Parse the template with cfn-lint's loader, which understands !Ref, !Sub and friends."""
     template: dict[str, Any] = cfn_yaml.load(str(path))
     return template
+
+
+def nested_templates(path: Path = TEMPLATE_PATH) -> dict[str, Path]:
+    """Logical ID of each nested application (AWS::Serverless::Application) -> its local template file."""
+    return {
+        name: path.parent / resource["Properties"]["Location"]
+        for name, resource in load_template(path)["Resources"].items()
+        if isinstance(resource, dict) and resource.get("Type") == APPLICATION
+    }
 
 
 def functions(template: dict[str, Any], base_dir: Path = REPO_ROOT) -> dict[str, FunctionSpec]:

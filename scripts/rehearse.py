@@ -1,7 +1,7 @@
 """`make rehearse`: the deploy path end to end, on a local AWS emulator, before a real account sees it.
 
 It starts MiniStack on 127.0.0.1 (tools/emulator/ministack_server.py, in .tools/ministack), copies
-the repository into a scratch directory, and runs the real `make deploy` there four times with
+the repository into a scratch directory, and runs the real `make deploy` there five times with
 `AWS_ENDPOINT_URL` pointing at the emulator and dummy credentials:
 
 1. create the dev stack;
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_api.template import REPO_ROOT, load_template
+from local_api.template import REPO_ROOT, load_template, nested_templates
 
 EMULATOR_PYTHON = REPO_ROOT / ".tools" / "ministack" / "bin" / "python"
 EMULATOR_SERVER = REPO_ROOT / "tools" / "emulator" / "ministack_server.py"
@@ -295,13 +295,8 @@ class Rehearsal:
 
     def nested(self, step: str) -> dict[str, str]:
         """Each nested stack of the template (the operations applications): complete, and how many resources."""
-        expected = sorted(
-            name
-            for name, resource in load_template(self.repo / "template.yaml")["Resources"].items()
-            if isinstance(resource, dict) and resource.get("Type") == "AWS::Serverless::Application"
-        )
         found: dict[str, str] = {}
-        for logical_id in expected:
+        for logical_id in sorted(nested_templates(self.repo / "template.yaml")):
             child = self.physical_id(logical_id)
             [stack] = self.cloudformation.describe_stacks(StackName=child)["Stacks"]
             status = stack["StackStatus"]

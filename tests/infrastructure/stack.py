@@ -20,21 +20,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from local_api.template import TEMPLATE_PATH, load_template, with_globals
+from local_api.template import APPLICATION, TEMPLATE_PATH, load_template, with_globals
 
-APPLICATION = "AWS::Serverless::Application"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:]+)(\.[A-Za-z0-9_.]+)?\}")
 # Pseudo parameters whose value differs between a nested stack and its parent.
 STACK_PSEUDO_PARAMETERS = ("AWS::StackName", "AWS::StackId")
-
-
-def nested_templates(path: Path = TEMPLATE_PATH) -> dict[str, Path]:
-    """Logical ID of each nested application -> its template file."""
-    return {
-        name: path.parent / resource["Properties"]["Location"]
-        for name, resource in load_template(path)["Resources"].items()
-        if isinstance(resource, dict) and resource.get("Type") == APPLICATION
-    }
 
 
 def composed(path: Path = TEMPLATE_PATH) -> dict[str, Any]:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from local_api.template import TEMPLATE_PATH
+from local_api.template import TEMPLATE_PATH, nested_templates
 from scripts.embed_canary import SCRIPT, embed
 from scripts.embed_canary import TEMPLATE as CANARY_TEMPLATE
 from tests.conftest import REPO_ROOT
-from tests.infrastructure.stack import composed, nested_templates
+from tests.infrastructure.stack import composed
 
 TEMPLATE = composed()
 TEMPLATE_FILES = [TEMPLATE_PATH, *nested_templates().values()]

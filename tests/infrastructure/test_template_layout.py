@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from local_api.template import load_template
+from local_api.template import APPLICATION, load_template, nested_templates
 from tests.conftest import REPO_ROOT
-from tests.infrastructure.stack import APPLICATION, STACK_PSEUDO_PARAMETERS, composed, nested_templates
+from tests.infrastructure.stack import STACK_PSEUDO_PARAMETERS, composed
 
 PARENT = load_template()
 RESOURCES: dict[str, Any] = PARENT["Resources"]
