@@ -17,10 +17,7 @@ from typing import Any
 import pytest
 
 from petsage_api import observability
-from petsage_api.app import API_VERSION
-from petsage_api.health.config import ReadinessConfig
 from petsage_api.health.models import HealthCheckResponse
-from petsage_api.health.readiness import ReadinessProbe
 from tests.conftest import (
     INVOKE_ONCE,
     fresh_environment,
@@ -31,7 +28,7 @@ from tests.conftest import (
     run_in_fresh_interpreter,
 )
 from tests.contract import LIVENESS
-from tests.readiness_helpers import use_probe
+from tests.readiness_helpers import probe, use_probe
 
 Invoke = Callable[[Any], Any]
 Written = Callable[[], list[dict[str, Any]]]
@@ -179,8 +176,8 @@ def test_the_event_is_never_logged_even_when_powertools_is_told_to(tmp_path: Any
 def test_configuration_problems_are_logged_on_the_first_invocation_only(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, written: Written
 ) -> None:
-    config = ReadinessConfig.from_environment({"HEALTH_CHECK_TIMEOUT_SECONDS": "soon", "HEALTH_S3_BUCKETS": "Bad!"})
-    use_probe(monkeypatch, ReadinessProbe(config, "petsage-health", API_VERSION))  # a fresh environment's probe
+    # A fresh environment's probe.
+    use_probe(monkeypatch, probe(HEALTH_CHECK_TIMEOUT_SECONDS="soon", HEALTH_S3_BUCKETS="Bad!"))
     fresh_environment(monkeypatch)
     invoke(load_event("health"))
     invoke(load_event("health"))
@@ -200,8 +197,7 @@ def test_a_provisioned_environment_logs_its_configuration_problems_on_its_first_
 ) -> None:
     # Provisioned concurrency has no cold start to count, but its first invocation still says what
     # is misconfigured.
-    config = ReadinessConfig.from_environment({"HEALTH_S3_BUCKETS": "Bad!"})
-    use_probe(monkeypatch, ReadinessProbe(config, "petsage-health", API_VERSION))  # a fresh environment's probe
+    use_probe(monkeypatch, probe(HEALTH_S3_BUCKETS="Bad!"))  # a fresh environment's probe
     fresh_environment(monkeypatch)
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "provisioned-concurrency")
     invoke(load_event("health"))
