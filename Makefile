@@ -1,198 +1,167 @@
-# PetSage API health function. `make run` serves it locally, `make test` checks everything.
+# PetSage API. `make run` serves it locally, `make test` checks everything.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 MAKEFLAGS += --no-print-directory
-# The repository root: sam build runs build-HealthFunction from a scratch directory.
+# The repository root: sam build runs build-<LogicalId> from a scratch directory.
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
-VENV        := .venv
-PY          := $(VENV)/bin/python
-SAM_VENV    := .tools/sam
-CHECKOV_VENV := .tools/checkov
-BENCH_VENV  := .tools/bench
-MINISTACK_VENV := .tools/ministack
-RUNS        ?= 15
-SAM         := $(SAM_VENV)/bin/sam
-CHECKOV     := $(CHECKOV_VENV)/bin/checkov
+PY          := .venv/bin/python
+SAM         := .tools/sam/bin/sam
+CHECKOV     := .tools/checkov/bin/checkov
 PORT        ?= 3000
 CONFIG_ENV  ?= dev
 export SAM_CLI_TELEMETRY := 0
-
-# CPython 3.13, the Lambda runtime's version: scripts/find-python313 looks on PATH, then in
-# pyenv's versions, and says what to install when there is none.
-FIND_PY313 := scripts/find-python313
 
 .PHONY: help
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # --- environments -------------------------------------------------------------------------
-# Each environment installs its hash-pinned lock file (`make lock` writes them): a changed or
-# substituted wheel fails the install. The first `make run` / `make test` creates them.
+# One lock, uv.lock, resolves every dependency group of pyproject.toml, each file hash-checked.
+# uv installs them: the groups that agree into .venv (`make run` only what serving needs), and
+# each tool whose pins conflict with the rest (pyproject.toml says which) into .tools/<group>.
+# uv itself is pinned here and in pyproject.toml (required-version); the Python is CPython
+# 3.13, the Lambda runtime's (scripts/find-python313 finds it, or says what to install).
+UV_VERSION := 0.13.8
+UV := .tools/uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+SYNC = UV_PYTHON=$$(scripts/find-python313) UV_PROJECT_ENVIRONMENT=$(1) $(UV) sync --frozen --quiet $(2)
 
-# $(call venv,DIR,LOCK,WHAT,HOW LONG): a CPython 3.13 virtual environment with LOCK installed.
-define venv
-	@test -x $(1)/bin/python || { py=$$($(FIND_PY313)) && $$py -m venv $(1); }
-	@echo "--- installing $(3) into $(1) from $(2) ($$(grep -c '^[a-z]' $(2)) pinned packages; $(4) the first time)"
-	@$(1)/bin/python -m pip install --quiet --require-hashes --no-deps -r $(2)
-	@touch $(1)/.installed
-endef
+$(UV):
+	@py=$$(scripts/find-python313) && $$py -m venv .tools/uv
+	@.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.installed: requirements.txt
-	$(call venv,$(VENV),requirements.txt,the development tools and test libraries,about a minute)
+.venv/.serve: uv.lock | $(UV)
+	@echo "--- installing what make run needs into .venv (uv.lock, group serve)"
+	@$(call SYNC,.venv,--inexact --only-group serve)
+	@touch $@
 
-$(SAM_VENV)/.installed: tools/requirements-sam.txt
-	$(call venv,$(SAM_VENV),tools/requirements-sam.txt,SAM CLI,about 30 s)
+.venv/.dev: uv.lock | $(UV)
+	@echo "--- installing the development tools and test libraries into .venv (uv.lock, group dev)"
+	@$(call SYNC,.venv,)
+	@touch $@ .venv/.serve
 
-$(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt
-	$(call venv,$(CHECKOV_VENV),tools/requirements-checkov.txt,checkov,about 30 s)
+.tools/%/.installed: uv.lock | $(UV)
+	@echo "--- installing $* into .tools/$* (uv.lock, group $*)"
+	@$(call SYNC,.tools/$*,--only-group $*)
+	@touch $@
 
-$(BENCH_VENV)/.installed: bench/requirements-tools.txt
-	$(call venv,$(BENCH_VENV),bench/requirements-tools.txt,the benchmark's plotting library,about 20 s)
-
-$(MINISTACK_VENV)/.installed: tools/requirements-ministack.txt
-	$(call venv,$(MINISTACK_VENV),tools/requirements-ministack.txt,MiniStack (the local AWS emulator make rehearse deploys to),about 20 s)
-
-ENVIRONMENTS := $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed $(BENCH_VENV)/.installed \
-	$(MINISTACK_VENV)/.installed
-
-# The environments are independent: installed side by side, their downloads overlap.
 .PHONY: install
-install: ## Create the virtual environments (CPython 3.13) from the hash-pinned lock files
-	@$(MAKE) -j5 $(ENVIRONMENTS)
+install: .venv/.dev .tools/sam/.installed .tools/checkov/.installed .tools/emulator/.installed ## Install every environment from uv.lock
 
-# uv resolves each requirements*.in into its lock with the whole closure and every file's hash;
-# the function's for Lambda's platform (CPython 3.13, arm64), the others for any platform.
-LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.13 --custom-compile-command "make lock"
-
+# `make lock` after editing pyproject.toml's groups: uv.lock, and the API function's export that
+# its build installs (hash-pinned, for pip in SAM's build image); `make lint` checks both.
+EXPORT = $(UV) export --frozen --no-emit-project --no-header --quiet
 .PHONY: lock
-lock: $(VENV)/.installed ## Re-resolve every requirements*.in into its hash-pinned lock (after editing a pin)
-	$(LOCK) --python-platform aarch64-manylinux2014 functions/api/requirements.in -o functions/api/requirements.txt
-	$(LOCK) --python-platform aarch64-manylinux2014 functions/pre_traffic_hook/requirements.in -o functions/pre_traffic_hook/requirements.txt
-	$(LOCK) --universal requirements.in -o requirements.txt
-	$(LOCK) --universal tools/requirements-sam.in -o tools/requirements-sam.txt
-	$(LOCK) --universal tools/requirements-checkov.in -o tools/requirements-checkov.txt
-	$(LOCK) --universal tools/requirements-ministack.in -o tools/requirements-ministack.txt
-	$(LOCK) --universal bench/requirements-tools.in -o bench/requirements-tools.txt
-	$(LOCK) --universal bench/requirements-lambda.in -o bench/requirements-lambda.txt
-	$(LOCK) --universal bench/requirements.in -o bench/requirements.txt
+lock: | $(UV) ## Re-resolve pyproject.toml's groups into uv.lock and the functions' requirements
+	UV_PYTHON=$$(scripts/find-python313) $(UV) lock
+	$(EXPORT) --only-group api -o requirements.txt
 
 # --- everyday -----------------------------------------------------------------------------
 
 .PHONY: run
-run: $(VENV)/.installed ## Serve the API at http://127.0.0.1:$(PORT) without Docker
+run: .venv/.serve ## Serve the API at http://127.0.0.1:$(PORT) without Docker
 	$(PY) -m local_api --port $(PORT)
 
 # make invoke EVENT=events/health.json [FUNCTION=LogicalId] [ENV="KEY=VALUE ..."] [ENV_VARS=env.json]
 # [REPEAT=3]: EVENT=- reads standard input, no EVENT sends {}. Only the response is on stdout.
 .PHONY: invoke
-invoke: $(VENV)/.installed ## Run the built function once under AWS's runtime client, like sam local invoke
+invoke: .venv/.dev ## Run the built function once under AWS's runtime client, like sam local invoke
 	@$(PY) -m local_api.invoke $(if $(EVENT),--event '$(EVENT)') $(if $(FUNCTION),--function '$(FUNCTION)') \
 		$(foreach assignment,$(ENV),--env '$(assignment)') $(if $(ENV_VARS),--env-vars '$(ENV_VARS)') \
 		$(if $(REPEAT),--repeat '$(REPEAT)') $(if $(INVOKE_BUILD_DIR),--build-dir '$(INVOKE_BUILD_DIR)')
 
+# Every kind of test, at a small size, on both cores; the long runs are the targets below.
 .PHONY: test
 test: install lint build ## Lint, validate and build the template, then run every test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 .PHONY: lint
-lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy, bandit, cfn-lint (+ serverless rules), checkov, sam validate --lint
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy functions/api functions/pre_traffic_hook local_api scripts tests bench canary tools/emulator
-	$(VENV)/bin/bandit -r functions local_api scripts canary tools/emulator -q
+lint: .venv/.dev .tools/sam/.installed .tools/checkov/.installed ## ruff, mypy, bandit, cfn-lint, checkov, sam validate, the lock
+	$(UV) lock --check --quiet
+	@$(EXPORT) --only-group api | diff -q - requirements.txt >/dev/null || { echo "requirements.txt is stale: make lock"; exit 1; }
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy functions/api functions/deploy_hooks local_api scripts tests bench canary tools
+	.venv/bin/bandit -c pyproject.toml -r functions local_api scripts canary tools -q
 	@# The nested operations templates are linted on their own: neither cfn-lint nor sam validate
 	@# reads a nested application's resources from its parent.
-	$(VENV)/bin/cfn-lint template.yaml operations/*.yaml -a cfn_lint_serverless.rules
+	.venv/bin/cfn-lint template.yaml operations/*.yaml -a cfn_lint_serverless.rules
 	@# Skips are per resource, each with its reason, in the templates (Metadata: checkov: skip).
-	@# --skip-download: no call to Prisma Cloud (offline, and no guideline links needed).
-	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
-	$(CHECKOV) -d operations --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV) -f template.yaml $(addprefix -f ,$(wildcard operations/*.yaml)) --framework cloudformation --compact --quiet --skip-download
 	$(SAM) validate --lint
 
-# Not cached: SAM's cache key covers functions/api and this Makefile, not the build script.
+# Not cached: SAM's cache key covers each function's folder and this Makefile, not the build script.
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build: the arm64 Lambda artifacts in .aws-sam/build
-	py=$$($(FIND_PY313)) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --no-cached --parallel
+build: .tools/sam/.installed ## sam build: the arm64 Lambda artifacts in .aws-sam/build
+	py=$$(scripts/find-python313) && PATH="$$(dirname $$py):$$PATH" $(SAM) build --no-cached --parallel
 
 # sam build's makefile builder (template.yaml, Metadata) calls these with ARTIFACTS_DIR set, from
 # a scratch directory, on the host or in SAM's python3.13 build image (`--use-container`, where
 # this repository is mounted read-only and HOME may not be writable). They need nothing but a
 # CPython 3.13 with pip: the one SAM found on PATH, or pyenv's (scripts/find-python313).
 BUILD_ARCH ?= arm64
-BUILD_FUNCTION = py=$$($(ROOT)/scripts/find-python313) && "$$py" $(ROOT)/scripts/build_function.py --arch $(BUILD_ARCH)
+BUILD = py=$$($(ROOT)/scripts/find-python313) && "$$py" $(ROOT)/scripts/build_function.py --arch $(BUILD_ARCH)
 
 .PHONY: build-HealthFunction
 build-HealthFunction:
-	$(BUILD_FUNCTION) --function api "$(ARTIFACTS_DIR)"
+	$(BUILD) $(ROOT)/functions/api $(ROOT)/requirements.txt "$(ARTIFACTS_DIR)"
 
-.PHONY: build-PreTrafficHookFunction
-build-PreTrafficHookFunction:
-	$(BUILD_FUNCTION) --function pre_traffic_hook "$(ARTIFACTS_DIR)"
+# --- the long runs (CI runs them too) ------------------------------------------------------
 
-# The children get template.yaml's environment: scripts/template_functions.py reads it with
-# cfn-lint's loader in .venv (the bench venv has no YAML parser) and pipes it in. Progress goes
-# to stderr; stdout carries only the tables. The chart of the last run is kept in docs/.
 .PHONY: bench
-bench: $(VENV)/.installed $(BENCH_VENV)/.installed ## Cold start, RSS, warm latency, size vs. peers: table + bench-results/bench.svg (RUNS=15; not in make test)
-	@$(PY) -m scripts.template_functions | $(BENCH_VENV)/bin/python -m bench.bench --runs $(RUNS) --template-functions -
-	@mkdir -p docs
-	@cp bench-results/results.json docs/bench-results.json
-	@cp bench-results/bench.svg docs/bench.svg
-	@echo "bench: copied to docs/bench-results.json and docs/bench.svg" >&2
+bench: .venv/.dev ## Cold start, memory, warm latency, size against peers: a table, docs/bench.svg (RUNS=15)
+	$(PY) -m bench.bench --runs $(or $(RUNS),15)
 
 .PHONY: fuzz
-fuzz: $(VENV)/.installed ## Fuzz the handler with random events: 10x make test's examples, a new seed each run
-	PETSAGE_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial --hypothesis-show-statistics
-
-# mutmut (pinned in requirements.in) over functions/api with tests/unit and tests/adversarial:
-# progress on stderr, the table per module on stdout, exit 1 when any module kills under 90 % of
-# its non-equivalent mutants (scripts/mutation_equivalents.toml and `# pragma: no mutate` say which
-# are equivalent, and why). Working files in .mutation/ (scripts/mutation.py says why). JOBS=1
-# leaves a core free; ~30 min on 2 cores.
-.PHONY: mutation
-mutation: $(VENV)/.installed $(SAM_VENV)/.installed ## Mutation testing: killed/survived per module of functions/api, >= 90 % each (not in make test)
-	$(PY) -m scripts.mutation $(if $(JOBS),--jobs $(JOBS))
+fuzz: .venv/.dev ## Fuzz the function with 150,000 random events, a new seed each run
+	PETSAGE_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/adversarial -p no:xdist --hypothesis-show-statistics
 
 .PHONY: soak
-soak: $(VENV)/.installed ## 100,000 warm invocations, then 20,000 requests 32 at a time on loopback
-	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -v
+soak: .venv/.dev ## 100,000 warm invocations, then 20,000 requests 32 at a time on loopback
+	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -p no:xdist -v
 
-# Three steps: check the configuration and find credentials (one line saying what to set when
-# there are none, before a minute of building), build, deploy. Modules run with -m from the
-# repository root, so scripts/ imports local_api like the tests do.
+# mutmut over functions/api with the unit and adversarial tests; fails when a module kills under
+# 90 % of its mutants that are not equivalent (docs/testing.md). JOBS=1 leaves a core free.
+.PHONY: mutation
+mutation: .venv/.dev ## Mutation testing of functions/api: killed/survived per module, >= 90 % each
+	$(PY) -m scripts.mutation $(if $(JOBS),--jobs $(JOBS))
+
+# Three steps: check the configuration, the credentials and the account (one line saying what to
+# fix, before a minute of building), build, deploy (scripts/deploy.py, docs/deploying.md).
+# CONFIRM=false deploys without asking to confirm the change set, for pipelines.
 .PHONY: deploy
-deploy: $(VENV)/.installed $(SAM_VENV)/.installed ## Check, build, sam deploy --config-env $(CONFIG_ENV) (PARAMS="K=V ..." adds overrides), print the URLs
+deploy: .venv/.dev .tools/sam/.installed ## Check, build, sam deploy --config-env $(CONFIG_ENV) (PARAMS="K=V ..." adds overrides)
 	@$(PY) -m scripts.deploy --config-env $(CONFIG_ENV) --preflight $(PARAMS)
 	@$(MAKE) build
-	$(PY) -m scripts.deploy --config-env $(CONFIG_ENV) $(PARAMS)
+	$(PY) -m scripts.deploy --config-env $(CONFIG_ENV) $(if $(CONFIRM),--confirm $(CONFIRM)) $(PARAMS)
 	@# Stack name and region come from samconfig.toml's [$(CONFIG_ENV).global.parameters].
 	$(SAM) list stack-outputs --config-env $(CONFIG_ENV) --output table
 
-# The deploy path end to end on MiniStack, a local AWS emulator on 127.0.0.1 (its own
-# hash-locked environment, no Docker): the real `make deploy` five times, checked after each
-# (scripts/rehearse.py, docs/deploying.md). A scratch copy of the repository takes the edits.
-# UPGRADE_FROM=REV: the stack is created by that revision's make deploy first, then upgraded.
+# The deploy path end to end on MiniStack, a loopback AWS emulator: the real `make deploy`, checked
+# after each (scripts/rehearse.py). UPGRADE_FROM=REV: that revision's make deploy creates the stack.
 .PHONY: rehearse
-rehearse: $(VENV)/.installed $(SAM_VENV)/.installed $(MINISTACK_VENV)/.installed ## Rehearse make deploy on a local AWS emulator: create, new code, new config, strategy, operations
+rehearse: .venv/.dev .tools/sam/.installed .tools/emulator/.installed ## Rehearse make deploy on a local AWS emulator
 	$(PY) -m scripts.rehearse $(if $(UPGRADE_FROM),--upgrade-from '$(UPGRADE_FROM)')
 
+# --- generated files ------------------------------------------------------------------------
+
 .PHONY: canary
-canary: $(VENV)/.installed ## Copy canary/api_canary.py into operations/monitoring.yaml as the canary's inline script
+canary: .venv/.dev ## Copy canary/api_canary.py into operations/monitoring.yaml as the canary's inline script
 	$(PY) scripts/embed_canary.py
 
 .PHONY: openapi
-openapi: $(VENV)/.installed ## Regenerate the committed openapi.json from the routes
-	$(PY) scripts/generate_openapi.py openapi.json
+openapi: .venv/.serve ## Regenerate openapi.json and the README's table of routes from the code
+	$(PY) scripts/generate_openapi.py
 
 .PHONY: format
-format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
-	$(VENV)/bin/ruff check --fix .
-	$(VENV)/bin/ruff format .
+format: .venv/.dev ## Apply ruff's formatting and safe fixes
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
 
 .PHONY: clean
-clean: ## Remove build output and caches (keeps the virtual environments)
+clean: ## Remove build output and caches (keeps the environments)
 	@if [ -d bench-results ]; then chmod -R u+w bench-results; fi
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-artifacts bench-results .mutation
 	find . -name __pycache__ -not -path './.venv/*' -not -path './.tools/*' -prune -exec rm -rf {} +

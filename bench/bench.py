@@ -1,22 +1,25 @@
-"""`make bench`: the health function's cold start, memory, warm latency and size against its peers.
+"""`make bench`: the API function's cold start, memory, warm latency and size against its peers.
 
 Variants are built for this machine's architecture into bench-results/ and made read-only:
   bare     a handler returning json.dumps(...), importing nothing else: the floor
-  sam      this function as `sam build`'s Python builder makes it: pip install + copy, no .pyc
-  build    this function's real build (scripts/build_function.py, the recipe sam build runs)
-  fastapi  the same contract in FastAPI + Mangum (bench/requirements.txt), built the default way
-Every child process is the same launcher (bench/coldstart.py, which imports only json) run as
-`python -I -S -B`, with sys.path = the variant's code, then what Lambda's runtime adds (boto3 and
-its closure, bench/requirements-lambda.txt), then the standard library: the floor is a process
-that imports json and nothing else. A cold start is timed from process start to the first answer
-(not to exit), with the CPU time spent until then; peak RSS is the child's own (VmHWM). Rounds
-alternate the variants (rotating who goes first) and the table shows medians, with ratios taken
-from this same run, so load from other processes hits all alike. Warm latency is in-process,
-spread over alternating processes. The zipped size is the artifact deflated, as `sam package`
-uploads it. The functions' environments are template.yaml's, passed in by `make bench`
-(--template-functions), on top of what Lambda sets. Nothing here opens a socket; only pip uses
-the network. Progress goes to stderr, the tables to stdout; results.json and bench.svg (drawn by
-bench/chart.py) hold the results.
+  sam      the API function as `sam build`'s Python builder makes it: pip install + copy, no .pyc
+  build    the API function's real build (scripts/build_function.py, the recipe sam build runs)
+  fastapi  the same contract in FastAPI + Mangum (uv.lock's group peer), built the default way
+  hook     the CodeDeploy pre-traffic hook's real build (cold start only)
+Their pinned, hash-checked requirements are uv.lock's groups, exported into bench-results/ (api,
+peer, and hooks: boto3, which also stands in for what Lambda's python3.13 runtime puts on
+sys.path); pip installs them with a CPython 3.13 that has pip (scripts/find-python313), as the
+build does. Every child process is the same launcher (bench/coldstart.py, which imports only
+json) run as `python -I -S -B`, with sys.path = the variant's code, then the runtime's boto3,
+then the standard library: the floor is a process that imports json and nothing else. A cold
+start is timed from process start to the first answer (not to exit), with the CPU time spent
+until then; peak RSS is the child's own (VmHWM). Rounds alternate the variants (rotating who
+goes first) and the table shows medians, with ratios taken from this same run, so load from
+other processes hits all alike. Warm latency is in-process, spread over alternating processes.
+The zipped size is the artifact deflated, as `sam package` uploads it. The functions'
+environments are template.yaml's (local_api.template), on top of what Lambda sets. Nothing here
+opens a socket; only pip uses the network. Progress goes to stderr, the tables to stdout, the
+results to docs/bench-results.json and docs/bench.svg (drawn by bench/chart.py).
 """
 
 from __future__ import annotations
@@ -35,17 +38,25 @@ import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from local_api.events import build_event
+from local_api.template import functions, http_api_routes, load_template, matching_route
 from scripts.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-results"
+RESULTS, CHART = ROOT / "docs" / "bench-results.json", ROOT / "docs" / "bench.svg"
 LAUNCHER = ROOT / "bench" / "coldstart.py"
+UV = ROOT / ".tools" / "uv" / "bin" / "uv"
 EVENTS = ROOT / "events"
 RUNTIME = "runtime"  # bench-results/runtime: what Lambda's python3.13 runtime has on sys.path after the code
-OPENAPI_GZIP = OUT / "events" / "openapi-gzip.json"  # events/openapi.json as a browser asks for it
+GROUPS = ("api", "peer", "hooks")  # uv.lock's groups the variants install
+# Built from the template's routes (tests.conftest.request's way) into bench-results/events/, as a browser asks.
+DOCS_EVENT, OPENAPI_EVENT = OUT / "events" / "docs.json", OUT / "events" / "openapi.json"
+BROWSER = {"accept-encoding": "gzip, deflate, br", "user-agent": "Mozilla/5.0"}
 MEMORY_SIZES = (256, 512, 1024, 1769)
 WARM_ROUNDS = 5
 # What Lambda's runtime sets for every function (the template's variables come on top).
@@ -57,8 +68,10 @@ LAMBDA_ENV = {
     "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1769",
     "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-    # A function that creates boto3 clients at init must never reach for instance credentials.
+    # No credentials anywhere (not the instance's, nor ~/.aws): an AWS call fails before it connects.
     "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
 
 
@@ -69,26 +82,40 @@ def run_quietly(argv: list[str]) -> None:
         sys.exit(f"{' '.join(argv)} failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
 
 
-def pip_target(out: Path, requirements: Path, *, compile_: bool = False) -> None:
+@cache
+def build_python() -> str:
+    """A CPython 3.13 with pip, as `make build` uses (.venv has no pip): the build needs it."""
+    found = subprocess.run([ROOT / "scripts" / "find-python313"], capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        sys.exit(found.stderr)
+    return found.stdout.strip()
+
+
+def requirements(group: str) -> Path:
+    """uv.lock's group, exported by Bench.build before any variant is built."""
+    return OUT / f"requirements-{group}.txt"
+
+
+def pip_target(out: Path, group: str, *, compile_: bool = False) -> None:
     """pip install --target; without bytecode unless asked (SAM's builder ships none)."""
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [build_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     pip += [] if compile_ else ["--no-compile"]
-    run_quietly([*pip, "--target", str(out), "--requirement", str(requirements)])
+    run_quietly([*pip, "--target", str(out), "--requirement", str(requirements(group))])
 
 
-def build_function(arch: str, function: str = "api") -> Callable[[Path], None]:
+def build_function(arch: str, source: Path, group: str) -> Callable[[Path], None]:
     def build(out: Path) -> None:
-        script = str(ROOT / "scripts/build_function.py")
-        run_quietly([sys.executable, script, "--function", function, "--arch", arch, str(out)])
+        script = str(ROOT / "scripts" / "build_function.py")
+        run_quietly([build_python(), script, str(source), str(requirements(group)), str(out), "--arch", arch])
 
     return build
 
 
-def build_default(requirements: Path, source: Path) -> Callable[[Path], None]:
+def build_default(group: str, source: Path) -> Callable[[Path], None]:
     """What `sam build`'s Python builder makes: the pinned packages and the source, no bytecode."""
 
     def build(out: Path) -> None:
-        pip_target(out, requirements)
+        pip_target(out, group)
         shutil.copytree(source, out, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
 
     return build
@@ -121,35 +148,27 @@ class Variant:
     warm: bool = True
 
 
+API, HOOKS = ROOT / "functions" / "api", ROOT / "functions" / "deploy_hooks"
 VARIANTS = (
-    Variant("bare", "bare json.dumps handler (floor)", copy_source(ROOT / "bench/variants/bare")),
-    Variant(
-        "sam",
-        "default SAM build (no .pyc)",
-        build_default(ROOT / "functions/api/requirements.txt", ROOT / "functions/api"),
-        function="HealthFunction",
-    ),
-    Variant("build", "real build (make build)", build_function("host"), function="HealthFunction"),
-    Variant(
-        "fastapi",
-        "FastAPI + Mangum peer",
-        build_default(ROOT / "bench/requirements.txt", ROOT / "bench/variants/fastapi"),
-    ),
+    Variant("bare", "bare json.dumps handler (floor)", copy_source(ROOT / "bench" / "variants" / "bare")),
+    Variant("sam", "default SAM build (no .pyc)", build_default("api", API), function="HealthFunction"),
+    Variant("build", "real build (make build)", build_function("host", API, "api"), function="HealthFunction"),
+    Variant("fastapi", "FastAPI + Mangum peer", build_default("peer", ROOT / "bench" / "variants" / "fastapi")),
     # The CodeDeploy pre-traffic hook (once per deploy, not latency critical): its boto3 import and
-    # two clients, to the point where it reports (here refused: the children have no credentials).
+    # clients, to the point where it reports (here refused: the children have no credentials).
     Variant(
         "hook",
         "pre-traffic hook (imports boto3)",
-        build_function("host", "pre_traffic_hook"),
+        build_function("host", HOOKS, "hooks"),
         function="PreTrafficHookFunction",
-        handler="pre_traffic_hook.handler.lambda_handler",
-        event=EVENTS / "codedeploy-pre-traffic.json",
+        handler="deploy_hooks.pre_traffic.lambda_handler",
+        event=EVENTS / "codedeploy-hook.json",
         status=None,
         warm=False,
     ),
 )
 FLOOR, DEFAULT, REAL, PEER = "bare", "sam", "build", "fastapi"
-SHIPPED = Variant("arm64", "real build, arm64 (ships)", build_function("arm64"))
+SHIPPED = Variant("arm64", "real build, arm64 (ships)", build_function("arm64", API, "api"))
 
 
 @dataclass(frozen=True)
@@ -182,25 +201,29 @@ class Bench:
         env["LAMBDA_TASK_ROOT"] = str(self.dirs[variant.key])
         if variant.function is not None:
             if variant.function not in self.environments:
-                sys.exit(f"template.yaml has no function {variant.function!r} (from --template-functions)")
+                sys.exit(f"template.yaml has no function {variant.function!r}")
             env.update(self.environments[variant.function])
         return env
 
-    def build(self, variants: list[Variant]) -> None:
+    def build(self, variants: list[Variant], template: dict[str, Any]) -> None:
         """Fresh builds of every variant, the runtime packages and the arm64 artifact, read-only."""
         if OUT.exists():
             set_writable(OUT, writable=True)
             shutil.rmtree(OUT)
         OUT.mkdir()
+        for group in GROUPS:
+            run_quietly([str(UV), "export", "--frozen", "--no-emit-project", "--no-header", "--quiet",
+                         "--only-group", group, "--output-file", str(requirements(group))])  # fmt: skip
         self.progress.phase("building variants", len(variants) + 1, f"{RUNTIME}, {', '.join(v.key for v in variants)}")
         self.progress.step(RUNTIME)
         # Lambda's runtime ships its boto3 with bytecode: compiled here too, or every child compiles it.
-        pip_target(OUT / RUNTIME, ROOT / "bench/requirements-lambda.txt", compile_=True)
+        pip_target(OUT / RUNTIME, "hooks", compile_=True)
         for variant in variants:
             self.progress.step(variant.key)
             self.dirs[variant.key] = OUT / variant.key
             variant.build(self.dirs[variant.key])
-        gzip_event(EVENTS / "openapi.json", OPENAPI_GZIP)
+        write_event(DOCS_EVENT, get(template, "/docs", accept="text/html"))
+        write_event(OPENAPI_EVENT, get(template, "/openapi.json", accept="application/json"))
         set_writable(OUT, writable=False)
 
     def launch(
@@ -262,24 +285,22 @@ def rotated[T](items: list[T], round_: int) -> list[T]:
     return items[shift:] + items[:shift]
 
 
-def gzip_event(source: Path, destination: Path) -> None:
-    """The committed event with `accept-encoding: gzip` (a browser's request), as a new file."""
-    event = json.loads(source.read_text(encoding="utf-8"))
-    event["headers"]["accept-encoding"] = "gzip"
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.write_text(json.dumps(event), encoding="utf-8")
+def get(template: dict[str, Any], path: str, accept: str) -> dict[str, Any]:
+    """The payload 2.0 event API Gateway sends the function for a browser's GET of `path`."""
+    route = matching_route(http_api_routes(template), "GET", path)
+    return build_event(
+        method="GET",
+        target=path,
+        headers=[("host", "abc123defg.execute-api.eu-west-1.amazonaws.com"), ("accept", accept), *BROWSER.items()],
+        body=b"",
+        source_ip="203.0.113.10",
+        route_key=str(route),
+    )
 
 
-def read_environments(path: str | None) -> dict[str, dict[str, str]]:
-    """{logical id: Environment.Variables} from scripts/template_functions.py's JSON."""
-    if path is None:
-        sys.exit("--template-functions is required: run `make bench`, which passes template.yaml's functions")
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-        functions = json.loads(text)
-        return {name: dict(spec["environment"]) for name, spec in functions.items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        sys.exit(f"--template-functions {path}: not scripts/template_functions.py's JSON ({error!r})")
+def write_event(path: Path, event: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(event), encoding="utf-8")
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -348,16 +369,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="cold starts per variant (alternating rounds)")
     parser.add_argument("--invocations", type=int, default=10000, help="warm liveness invocations per variant")
     parser.add_argument("--docs-invocations", type=int, default=250, help="warm /docs and /openapi.json invocations")
-    parser.add_argument("--template-functions", metavar="FILE", help="scripts/template_functions.py's JSON (- stdin)")
     args = parser.parse_args()
     if args.runs < 1 or args.invocations < 10 or args.docs_invocations < 10:
         parser.error("--runs must be at least 1, --invocations and --docs-invocations at least 10")
-    environments = read_environments(args.template_functions)
+    template = load_template()
 
     progress = Progress("bench")
-    bench = Bench(environments, progress)
+    bench = Bench({name: spec.environment for name, spec in functions(template).items()}, progress)
     variants = list(VARIANTS)
-    bench.build([*variants, SHIPPED])
+    bench.build([*variants, SHIPPED], template)
     by_key = {variant.key: variant for variant in variants}
 
     samples = {variant.key: Samples() for variant in variants}
@@ -369,8 +389,8 @@ def main() -> None:
 
     cases = [WarmCase(f"liveness-{v.key}", f"{v.label}: {v.event.name}", v.key, v.event) for v in variants if v.warm]
     cases += [
-        WarmCase("docs", "GET /docs (gzip)", REAL, EVENTS / "docs.json", encoding="gzip"),
-        WarmCase("openapi", "GET /openapi.json (gzip)", REAL, OPENAPI_GZIP, encoding="gzip"),
+        WarmCase("docs", "GET /docs (gzip)", REAL, DOCS_EVENT, encoding="gzip"),
+        WarmCase("openapi", "GET /openapi.json (gzip)", REAL, OPENAPI_EVENT, encoding="gzip"),
     ]
     per_process = {case.key: args.invocations // WARM_ROUNDS for case in cases}
     per_process.update(docs=args.docs_invocations // WARM_ROUNDS, openapi=args.docs_invocations // WARM_ROUNDS)
@@ -415,12 +435,11 @@ def main() -> None:
         "invocations": {case.key: per_process[case.key] * WARM_ROUNDS for case in cases},
     }
     results["targets"] = targets(results)
-    OUT.chmod(0o755)
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     from bench.chart import render  # matplotlib loads only now: the children never fork from it
 
-    render(results, OUT / "bench.svg")
-    progress.finish(f"results in {OUT.relative_to(ROOT)}/results.json and bench.svg")
+    render(results, CHART)
+    progress.finish(f"results in {RESULTS.relative_to(ROOT)} and {CHART.relative_to(ROOT)}")
     print_tables(results)
 
 

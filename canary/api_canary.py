@@ -9,7 +9,7 @@ role (SigV4): that route is IAM-authorized.
 No `execute_step`: in the Selenium library it is a coroutine for UI canaries (the AWS page
 "Library functions available for Python canary scripts using Selenium" lists it under "UI
 canaries only"), which reads the browser's URL after every step, and with no browser launched
-there is no step metric to rely on. The deploy gate needs one that is certain to exist, so the
+there is no step metric to rely on. The alarms need one that is certain to exist, so the
 canary publishes its own: `CheckSuccessPercent` (100 or 0) per check, dimensions CanaryName and
 Check, in the CloudWatchSynthetics namespace its role may write. The runtime still publishes
 the run's own SuccessPercent by CanaryName; any failed check fails the run.
@@ -35,7 +35,7 @@ LIVENESS_TYPE = "application/json"
 READINESS_TYPE = "application/health+json"
 READY = ("pass", "warn")
 TIMEOUT_SECONDS = 10.0
-# What the deploy gate (CanaryLivenessFailedAlarm) and the dashboard read.
+# What the alarms (operations/monitoring.yaml) and the dashboard read.
 METRIC_NAMESPACE = "CloudWatchSynthetics"
 METRIC_NAME = "CheckSuccessPercent"
 # Enough of a wrong body to diagnose it from the canary log, never a whole page.
@@ -129,7 +129,7 @@ async def handler(event: object, context: object) -> str:
     """The Synthetics entry point: every check runs and is published; any failure fails the run.
 
     Each result is published as soon as its check ends, liveness first: a run that times out on a
-    later check (each request may take TIMEOUT_SECONDS) has still told the deploy gate. Later
+    later check (each request may take TIMEOUT_SECONDS) has still told the alarms. Later
     checks run after a failed one: on-call sees every broken part of the contract at once.
     """
     import boto3  # the runtime's; imported where used, like botocore above

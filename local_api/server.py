@@ -15,7 +15,7 @@ from typing import Any
 
 from local_api.events import LOCAL_IAM_IDENTITY, HttpReply, build_event, gateway_error, to_reply
 from local_api.lambda_runtime import LocalFunction
-from local_api.template import Route, http_api_routes, load_template
+from local_api.template import http_api_routes, load_template, matching_route
 
 log = logging.getLogger("local_api")
 
@@ -33,7 +33,6 @@ class LocalHttpApi(ThreadingHTTPServer):
         specs = {spec.logical_id: spec for spec in routes.values()}
         functions = {logical_id: LocalFunction(spec) for logical_id, spec in specs.items()}
         self.routes = {route: functions[spec.logical_id] for route, spec in routes.items()}
-        self.authorizers = {route: route.authorizer for route in routes}
         super().__init__(address, RequestHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -85,12 +84,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return gateway_error(413, "Request Entity Too Large"), "gateway 413: body over 10 MB"
         body = self.rfile.read(int(length)) if int(length) else b""
-        route = Route(self.command, self.path.partition("?")[0])
-        function = self.server.routes.get(route)
-        if function is None:
+        route = matching_route(self.server.routes, self.command, self.path.partition("?")[0])
+        if route is None:
             return gateway_error(404, "Not Found"), "no route: gateway 404"
+        function = self.server.routes[route]
         iam_identity = None
-        if self.server.authorizers.get(route) == "AWS_IAM":
+        if route.authorizer == "AWS_IAM":
             # API Gateway refuses an unsigned request itself; locally any Authorization header
             # passes (the signature is not verified) and the local identity is handed on.
             if "Authorization" not in self.headers:
@@ -166,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     server = LocalHttpApi((args.host, args.port))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     print(f"PetSage local API serving at {server.url} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    for route in sorted(server.routes, key=lambda r: (r.path, r.method)):
-        print(f"  {route.method:<5} {server.url}{route.path}", file=sys.stderr, flush=True)
+    for route, function in server.routes.items():
+        signed = " (IAM: any Authorization header passes locally)" if route.authorizer else ""
+        print(f"  {route} -> {function.spec.logical_id}{signed}", file=sys.stderr, flush=True)
     print("The function's log lines (JSON) go to stdout; this server's lines to stderr.", file=sys.stderr, flush=True)
     try:
         server.serve_forever()

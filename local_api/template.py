@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import cfn_yaml
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 APPLICATION = "AWS::Serverless::Application"
+DEFAULT_ROUTE = "$default"
 # What `sam local` substitutes for the pseudo parameters (samcli's IntrinsicsSymbolTable).
 PSEUDO_PARAMETERS = {
     "AWS::AccountId": "123456789012",
@@ -39,18 +40,40 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class Route:
-    method: str
-    path: str
+    """An HTTP API route: `GET /path`, `ANY /path`, or the `$default` route that takes what no other matches."""
+
+    method: str  # "ANY" for ANY and for $default
+    path: str  # "$default" for the $default route
     # "AWS_IAM" when API Gateway only lets SigV4-signed requests through (the event's Auth).
     authorizer: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
-        return f"{self.method} {self.path}"
+        return self.path if self.path == DEFAULT_ROUTE else f"{self.method} {self.path}"
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms: `!Ref X` reads as {"Ref": "X"}, `!Sub s` as {"Fn::Sub": s}."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else "Condition" if suffix == "Condition" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if name == "Fn::GetAtt":
+            value = value.split(".", 1)  # !GetAtt A.B is {"Fn::GetAtt": ["A", "B"]}
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_TemplateLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """Parse the template with cfn-lint's loader, which understands !Ref, !Sub and friends."""
-    template: dict[str, Any] = cfn_yaml.load(str(path))
+    """The template as CloudFormation reads it, intrinsic functions as their long forms."""
+    template: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # noqa: S506  # nosec B506
     return template
 
 
@@ -108,16 +131,26 @@ def with_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> 
 
 
 def http_api_routes(template: dict[str, Any]) -> dict[Route, FunctionSpec]:
-    """Every explicit HttpApi route in the template, with the function it invokes."""
+    """Every HttpApi route in the template, with the function it invokes; an event without a
+    Path is the $default route (AWS SAM's HttpApi event)."""
     specs = functions(template)
     routes: dict[Route, FunctionSpec] = {}
     for logical_id, spec in specs.items():
         for event in template["Resources"][logical_id].get("Properties", {}).get("Events", {}).values():
             if event.get("Type") == "HttpApi":
-                props = event["Properties"]
+                props = event.get("Properties") or {}
                 authorizer = (props.get("Auth") or {}).get("Authorizer")
-                routes[Route(props["Method"].upper(), props["Path"], authorizer)] = spec
+                route = Route(props.get("Method", "ANY").upper(), props.get("Path", DEFAULT_ROUTE), authorizer)
+                routes[route] = spec
     return routes
+
+
+def matching_route(routes: Mapping[Route, Any], method: str, path: str) -> Route | None:
+    """The route API Gateway picks: the method's own, then ANY, for this exact path; else $default."""
+    for route in (Route(method, path), Route("ANY", path), Route("ANY", DEFAULT_ROUTE)):
+        if route in routes:
+            return next(declared for declared in routes if declared == route)
+    return None
 
 
 def _environment(variables: dict[str, Any], parameters: dict[str, Any]) -> dict[str, str]:

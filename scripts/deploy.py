@@ -1,12 +1,16 @@
 """`make deploy`: `sam deploy --config-env ENV`, with the things SAM alone does not do.
 
 `make deploy` runs this module twice: with `--preflight` before building, to check the
-configuration and that AWS credentials can be found (one line saying what to set, not a
-traceback from SAM CLI after a minute of building), then after `make build` to deploy.
+configuration, that AWS credentials can be found, and that the account can take the stack (one
+line saying what to do, not a failed stack after a minute of building), then after `make build`
+to deploy.
 
 1. It refuses a deploy whose alarms would notify no one, where the environment asks for a
    subscriber (`RequireAlarmSubscriber=true`, set for prod); the template's `Rules` refuse it
-   again in CloudFormation, for whoever deploys without make.
+   again in CloudFormation, for whoever deploys without make. It refuses a stack that
+   CloudFormation can only delete (ROLLBACK_COMPLETE), naming the command, and a reserved
+   concurrency that would leave the account fewer than the 100 unreserved executions Lambda
+   keeps (the create would fail late, and leave such a stack).
 2. It passes `VersionFingerprint`, which SAM uses as the version's hash instead of its own
    (AutoPublishCodeSha256). SAM's own hashes parameter `Ref`s unresolved, so a parameter-only
    change (ReleaseId, the readiness resources, EnableSnapStart…) would leave the `live` alias on
@@ -34,6 +38,7 @@ import subprocess  # runs SAM CLI with a fixed argv, no shell  # nosec B404
 import sys
 import tomllib
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +74,9 @@ NOT_VERSIONED = frozenset(
 )
 FINGERPRINT = "VersionFingerprint"
 SUBSCRIBERS = ("AlarmEmail", "AlarmHttpsEndpoint", "AlarmNotificationTopicArn")
+# "Lambda reserves 100 units of concurrency for functions that don't have reserved concurrency"
+# (Lambda developer guide, "Configuring reserved concurrency for a function").
+UNRESERVED_MINIMUM = 100
 
 
 class DeployRefusedError(Exception):
@@ -196,20 +204,34 @@ def deploy_overrides(config_env: str, extra: list[str], artifact: Path = ARTIFAC
     return values
 
 
-def where_credentials_are(config_env: str, samconfig: Path = SAMCONFIG) -> str:
-    """Which credentials and region the deploy will use; refused, saying what to set, when there are none.
+def global_settings(config_env: str, samconfig: Path = SAMCONFIG) -> dict[str, str]:
+    """samconfig.toml's global parameters of the environment (stack_name, region, profile), over the default's."""
+    config = tomllib.loads(samconfig.read_text(encoding="utf-8"))
+    settings = {**config.get("default", {}).get("global", {}).get("parameters", {})}
+    settings.update(config.get(config_env, {}).get("global", {}).get("parameters", {}))
+    return settings
 
-    botocore's own chain, as SAM CLI resolves it: environment, shared files, SSO cache,
-    credential_process, container and instance roles. Nothing is sent to AWS.
+
+@dataclass(frozen=True)
+class Target:
+    """Where the deploy goes: a botocore session as SAM CLI resolves it, its region, said in words."""
+
+    session: Any
+    region: str
+    description: str
+
+
+def deploy_target(config_env: str) -> Target:
+    """The session and region of the deploy, refused in one line when there are no credentials.
+
+    botocore's own chain: environment, shared files, SSO cache, credential_process, container and
+    instance roles. Only samconfig's profile is passed: given AWS_PROFILE explicitly, botocore would
+    skip the environment's keys, which SAM CLI (reading AWS_PROFILE itself) still uses.
     """
     import botocore.exceptions  # only the deploy path needs botocore
     import botocore.session
 
-    config = tomllib.loads(samconfig.read_text(encoding="utf-8"))
-    settings = {**config.get("default", {}).get("global", {}).get("parameters", {})}
-    settings.update(config.get(config_env, {}).get("global", {}).get("parameters", {}))
-    # Only samconfig's profile is passed: given AWS_PROFILE explicitly, botocore would skip the
-    # environment's keys, which SAM CLI (reading AWS_PROFILE itself) still uses.
+    settings = global_settings(config_env)
     session = botocore.session.Session(profile=settings.get("profile") or None)
     region = settings.get("region") or session.get_config_variable("region")
     shown = settings.get("profile") or os.environ.get("AWS_PROFILE") or "default"
@@ -229,7 +251,60 @@ def where_credentials_are(config_env: str, samconfig: Path = SAMCONFIG) -> str:
         raise DeployRefusedError(f"no region for [{config_env}]: set region in samconfig.toml or AWS_REGION")
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     target = f" at {endpoint}" if endpoint else ""
-    return f"credentials from {credentials.method} (profile {shown!r}), region {region}{target}"
+    return Target(
+        session, region, f"credentials from {credentials.method} (profile {shown!r}), region {region}{target}"
+    )
+
+
+def check_account(session: Any, region: str, stack_name: str, values: Mapping[str, str]) -> None:
+    """What the account must allow before anything is built: the stack can be updated, and the
+    reservation leaves Lambda its unreserved minimum. Read-only calls; refused in one line."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cloudformation = session.create_client("cloudformation", region_name=region)
+    try:
+        try:
+            [stack] = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        except ClientError as error:
+            if "does not exist" not in str(error):
+                raise
+            stack = None
+        if stack is not None and stack["StackStatus"] == "ROLLBACK_COMPLETE":
+            raise DeployRefusedError(
+                f"stack {stack_name} is in ROLLBACK_COMPLETE: its first create failed, and CloudFormation can only "
+                f"delete it: `aws cloudformation delete-stack --stack-name {stack_name} --region {region}`, "
+                "then make deploy again (docs/deploying.md: what a failed create leaves)"
+            )
+        requested = int(values.get("ReservedConcurrency") or 0)
+        if requested:
+            check_concurrency(session, region, cloudformation, stack_name if stack else None, requested)
+    except ClientError as error:
+        raise DeployRefusedError(
+            f"cannot read the account's state in {region} ({error.operation_name}: {error.response['Error']['Code']}): "
+            "the deploying principal needs cloudformation:DescribeStacks and DescribeStackResource, "
+            "lambda:GetAccountSettings and GetFunctionConcurrency"
+        ) from None
+    except BotoCoreError as error:
+        raise DeployRefusedError(f"cannot reach AWS in {region} ({type(error).__name__})") from None
+
+
+def check_concurrency(session: Any, region: str, cloudformation: Any, stack_name: str | None, requested: int) -> None:
+    """The reservation, less what this function reserves today, must leave UNRESERVED_MINIMUM unreserved."""
+    lambda_ = session.create_client("lambda", region_name=region)
+    limit = lambda_.get_account_settings()["AccountLimit"]
+    current = 0  # what the deployed function reserves already counts as reserved in the account's figures
+    if stack_name is not None:
+        resource = cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId=FUNCTION)
+        function = resource["StackResourceDetail"]["PhysicalResourceId"]
+        current = lambda_.get_function_concurrency(FunctionName=function).get("ReservedConcurrentExecutions", 0)
+    left = limit["UnreservedConcurrentExecutions"] + current - requested
+    if left < UNRESERVED_MINIMUM:
+        raise DeployRefusedError(
+            f"ReservedConcurrency={requested} would leave {left} of this account's {limit['ConcurrentExecutions']} "
+            f"concurrent executions in {region} unreserved, and Lambda keeps at least {UNRESERVED_MINIMUM}: ask for "
+            "a higher quota (Service Quotas, Lambda, Concurrent executions), or deploy with "
+            "PARAMS=ReservedConcurrency=0 until then"
+        )
 
 
 def as_sam_overrides(values: Mapping[str, str]) -> list[str]:
@@ -245,12 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-env", required=True, help="samconfig.toml environment, e.g. dev or prod")
     parser.add_argument("--sam", default=str(REPO_ROOT / ".tools" / "sam" / "bin" / "sam"), help="SAM CLI")
     parser.add_argument("--artifact", type=Path, default=ARTIFACT, help="the built function (sam build's output)")
+    parser.add_argument(
+        "--confirm",
+        choices=["true", "false"],
+        help="ask to confirm the change set, or not (a pipeline); default: the environment's confirm_changeset",
+    )
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="parameter overrides for this deploy")
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
         "--preflight",
         action="store_true",
-        help="check the configuration and find AWS credentials, before anything is built; deploy nothing",
+        help="check the configuration, the credentials and the account, before anything is built; deploy nothing",
     )
     what.add_argument(
         "--print-overrides",
@@ -260,8 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.preflight:
-            checked_parameters(args.config_env, args.overrides)
-            print(f"make deploy: {args.config_env}: {where_credentials_are(args.config_env)}", file=sys.stderr)
+            values = checked_parameters(args.config_env, args.overrides)
+            target = deploy_target(args.config_env)
+            check_account(target.session, target.region, global_settings(args.config_env)["stack_name"], values)
+            print(f"make deploy: {args.config_env}: {target.description}", file=sys.stderr)
             return 0
         overrides = deploy_overrides(args.config_env, args.overrides, args.artifact)
         pairs = as_sam_overrides(overrides)
@@ -273,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{FINGERPRINT}={overrides[FINGERPRINT]}", file=sys.stderr)
     command = [args.sam, "deploy", "--config-env", args.config_env, "--parameter-overrides", *pairs]
+    if args.confirm:
+        command.append("--confirm-changeset" if args.confirm == "true" else "--no-confirm-changeset")
     return subprocess.run(command, check=False).returncode  # fixed argv, no shell  # nosec B603
 
 

@@ -1,23 +1,28 @@
 """`make rehearse`: the deploy path end to end, on a local AWS emulator, before a real account sees it.
 
-It starts MiniStack on 127.0.0.1 (tools/emulator/ministack_server.py, in .tools/ministack), copies
-the repository into a scratch directory, and runs the real `make deploy` there five times with
+It starts MiniStack on 127.0.0.1 (tools/emulator/ministack_server.py, in .tools/emulator), copies
+the repository into a scratch directory, and runs the real `make deploy` there six times with
 `AWS_ENDPOINT_URL` pointing at the emulator and dummy credentials:
 
-1. create the dev stack;
-2. change the function's code: a new version is published and `live` moves to it;
-3. change only a literal of the function in template.yaml (MemorySize): a new version again;
-4. change only the deployment strategy: no new version, `live` stays;
+1. create the dev stack (no deployment: CodeDeploy runs none on a create);
+2. change the function's code: a new version is published, CodeDeploy runs the pre-traffic hook
+   against it, moves `live` to it, runs the post-traffic hook through the API URL; both Succeeded;
+3. change only a literal of the function in template.yaml (MemorySize): the same, again;
+4. change only the deployment strategy: no new version, no deployment, `live` stays;
 5. change only the operations (how long canary runs are kept): the monitoring stack updates,
-   the function does not.
+   the function does not;
+6. a bad version, whose liveness answers 500: the pre-traffic hook reports Failed (once), the
+   deployment fails, `make deploy` fails, the stack rolls back, `live` stays on the previous
+   version, which still answers.
 
 With `--upgrade-from REV` (`make rehearse UPGRADE_FROM=REV`), the stack is first created by REV's
 own `make deploy` (the release deployed today, say), so the first step is that stack's upgrade.
 
-After each it checks that the stack and its nested operations stacks are complete, that the
-outputs `make deploy` printed exist, which versions exist and where `live` points, and it invokes
-`live` through the emulated Lambda API with the committed liveness event. Progress goes to stderr;
-the summary table to stdout.
+After each it checks that the stack and its nested operations stacks are complete (rolled back for
+the bad version), that the outputs `make deploy` printed exist, which versions exist and where
+`live` points, what the emulated CodeDeploy did (each hook invoked, each report, exactly one per
+hook execution), and it invokes `live` through the emulated Lambda API with the committed liveness
+event and GETs liveness on the API's endpoint. Progress goes to stderr; the summary table to stdout.
 docs/deploying.md says what the emulator creates, skips, and cannot check.
 """
 
@@ -48,7 +53,7 @@ from typing import Any
 
 from local_api.template import REPO_ROOT, load_template, nested_templates
 
-EMULATOR_PYTHON = REPO_ROOT / ".tools" / "ministack" / "bin" / "python"
+EMULATOR_PYTHON = REPO_ROOT / ".tools" / "emulator" / "bin" / "python"
 EMULATOR_SERVER = REPO_ROOT / "tools" / "emulator" / "ministack_server.py"
 CONFIG_ENV = "dev"
 FUNCTION = "HealthFunction"
@@ -56,12 +61,18 @@ LIVENESS_BODY = {"status": "ok", "message": "PetSage API is purring!"}
 LIVENESS_EVENT = "events/health.json"
 # The environments the scratch copy borrows instead of installing its own.
 BORROWED = (".venv", ".tools")
-# One deploy through sam build and a change set takes ~15 s here; a stuck one is a failure, well
-# before tests/rehearsal's own limit for all four.
+# One deploy through sam build, a change set and both hooks takes ~20 s here; a stuck one is a
+# failure (a hook that never reports holds its deployment for the hook's 120 s Timeout and more).
 DEPLOY_TIMEOUT_SECONDS = 180
 MEMORY_SIZE_BEFORE, MEMORY_SIZE_AFTER = "MemorySize: 1769", "MemorySize: 1792"
 STRATEGY_ONLY = "DeploymentStrategy=Canary10Percent5Minutes"
 OPERATIONS_ONLY = "CanaryArtifactRetentionDays=14"
+# The bad version: liveness raises, which the resolver answers as a JSON 500.
+LIVENESS_SOURCE = "functions/api/petsage_api/health/router.py"
+LIVENESS_GOOD = "    return HealthCheckResponse()\n"
+LIVENESS_BROKEN = '    raise RuntimeError("rehearsal: a version whose liveness answers 500")\n'
+HOOKS = {"BeforeAllowTraffic": "pre-traffic", "AfterAllowTraffic": "post-traffic"}
+SUCCEEDED, FAILED = "Succeeded", "Failed"
 # The emulator accepts any key; these reach nothing else (AWS_ENDPOINT_URL points every call at it).
 EMULATOR_KEYS = ("rehearsal", "rehearsal")
 
@@ -119,11 +130,11 @@ def is_loopback(address: str) -> bool:
 
 @contextmanager
 def emulator(scratch: Path, region: str) -> Iterator[tuple[str, Path]]:
-    """MiniStack on a free loopback port: (endpoint URL, the placeholders' record)."""
+    """MiniStack on a free loopback port: (endpoint URL, the record of what it did in place of a service)."""
     if not EMULATOR_PYTHON.exists():
         raise RehearsalFailedError(f"no emulator environment at {EMULATOR_PYTHON}: run `make rehearse`")
     port = free_loopback_port()
-    record = scratch / "not-emulated.jsonl"
+    record = scratch / "emulated.jsonl"
     record.touch()
     output = (scratch / "emulator.log").open("wb")
     command = [str(EMULATOR_PYTHON), "-I", str(EMULATOR_SERVER), "--port", str(port), "--region", region]
@@ -203,8 +214,43 @@ class Outcome:
     live: str
     memory_size: int
     liveness: str
+    api: str
+    codedeploy: str
     nested: dict[str, str] = field(default_factory=dict)  # logical ID -> status and resource count
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Deployment:
+    """One deployment of the emulated CodeDeploy, from its record: the hooks it invoked, what each reported."""
+
+    from_version: str
+    to_version: str
+    result: str = "unfinished"
+    hooks: list[tuple[str, list[str]]] = field(default_factory=list)  # (lifecycle event, statuses reported)
+
+    def summary(self) -> str:
+        hooks = ", ".join(f"{HOOKS[event]} {'+'.join(reports) or 'no report'}" for event, reports in self.hooks)
+        return f"{self.from_version} → {self.to_version}: {hooks}; deployment {self.result}"
+
+
+def deployments(lines: list[dict[str, Any]]) -> list[Deployment]:
+    """The deployments the record holds, in order; a hook's reports include refused ones."""
+    found: dict[str, Deployment] = {}
+    executions: dict[str, list[str]] = {}
+    for line in lines:
+        if line["type"] == "CodeDeploy::Deployment" and line["action"] == "start":
+            found[line["deploymentId"]] = Deployment(line["fromVersion"], line["toVersion"])
+        elif line["type"] == "CodeDeploy::Deployment":
+            found[line["deploymentId"]].result = line["action"]
+        elif line["type"] != "CodeDeploy::LifecycleEvent":
+            continue
+        elif line["action"] == "invoke":
+            executions[line["hookExecutionId"]] = []
+            found[line["deploymentId"]].hooks.append((line["lifecycleEvent"], executions[line["hookExecutionId"]]))
+        elif line["action"] == "report":
+            executions.setdefault(line["hookExecutionId"], []).append(line["status"])
+    return list(found.values())
 
 
 class Rehearsal:
@@ -232,11 +278,13 @@ class Rehearsal:
         self.cloudformation: Any = session.client("cloudformation", endpoint_url=endpoint)
         self.lambda_: Any = session.client("lambda", endpoint_url=endpoint)
         self.apigateway: Any = session.client("apigatewayv2", endpoint_url=endpoint)
+        self.logs: Any = session.client("logs", endpoint_url=endpoint)
         self.endpoint = endpoint
 
-    def deploy(self, step: str, *make_arguments: str) -> tuple[float, str]:
+    def deploy(self, step: str, *make_arguments: str, refused: bool = False) -> tuple[float, str]:
         """The Makefile's own deploy target, as a user runs it; the host's architecture, so the
-        emulator (which runs functions on this machine's interpreter) can load the wheels."""
+        emulator (which runs functions on this machine's interpreter) can load the wheels. With
+        `refused`, it must fail."""
         command = ["make", "deploy", f"CONFIG_ENV={CONFIG_ENV}", f"BUILD_ARCH={host_architecture()}", *make_arguments]
         log(f"{step}: {' '.join(command)}")
         started = time.monotonic()
@@ -254,17 +302,34 @@ class Rehearsal:
             raise RehearsalFailedError(f"{step}: make deploy took over {DEPLOY_TIMEOUT_SECONDS} s") from None
         seconds = time.monotonic() - started
         (self.repo.parent / f"deploy-{step}.log").write_text(result.stdout + result.stderr, encoding="utf-8")
-        if result.returncode != 0:
+        if (result.returncode != 0) != refused:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
             raise RehearsalFailedError(f"{step}: make deploy exited {result.returncode}:\n{tail}")
-        log(f"{step}: make deploy done in {seconds:.1f} s")
+        log(f"{step}: make deploy {'refused' if refused else 'done'} in {seconds:.1f} s")
         return seconds, result.stdout + result.stderr
 
-    def check(self, step: str, seconds: float, printed: str, since: float) -> Outcome:
+    def check(self, step: str, seconds: float, printed: str, since: float, refused: bool = False) -> Outcome:
         [stack] = self.cloudformation.describe_stacks(StackName=self.stack)["Stacks"]
         status = stack["StackStatus"]
-        if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        if status not in (("UPDATE_ROLLBACK_COMPLETE",) if refused else ("CREATE_COMPLETE", "UPDATE_COMPLETE")):
             raise RehearsalFailedError(f"{step}: stack is {status}")
+        if not refused:
+            self.published(step, stack, printed)
+        function = self.physical_id(FUNCTION)
+        versions = [
+            entry["Version"]
+            for entry in self.lambda_.list_versions_by_function(FunctionName=function)["Versions"]
+            if entry["Version"] != "$LATEST"
+        ]
+        live = self.lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
+        memory = self.lambda_.get_function_configuration(FunctionName=function, Qualifier="live")["MemorySize"]
+        events, liveness, nested = self.events_since(since), self.liveness(function), self.nested(step)
+        return Outcome(
+            step, seconds, status, events, versions, live, memory, liveness, self.through_the_api(), "", nested
+        )
+
+    def published(self, step: str, stack: dict[str, Any], printed: str) -> None:
+        """The outputs exist and make deploy printed them; the version is named after the fingerprint it printed."""
         expected = set(load_template(self.repo / "template.yaml")["Outputs"])
         outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
         missing = sorted(name for name in expected if not outputs.get(name) or name not in printed)
@@ -282,16 +347,6 @@ class Rehearsal:
             version_ids == [f"{FUNCTION}Version{fingerprints[0][:10]}"],
             f"{step}: the stack's versions {version_ids} are not named after the fingerprint {fingerprints[0][:10]}",
         )
-        function = self.physical_id(FUNCTION)
-        versions = [
-            entry["Version"]
-            for entry in self.lambda_.list_versions_by_function(FunctionName=function)["Versions"]
-            if entry["Version"] != "$LATEST"
-        ]
-        live = self.lambda_.get_alias(FunctionName=function, Name="live")["FunctionVersion"]
-        memory = self.lambda_.get_function_configuration(FunctionName=function, Qualifier="live")["MemorySize"]
-        events, liveness, nested = self.events_since(since), self.liveness(function), self.nested(step)
-        return Outcome(step, seconds, status, events, versions, live, memory, liveness, nested)
 
     def nested(self, step: str) -> dict[str, str]:
         """Each nested stack of the template (the operations applications): complete, and how many resources."""
@@ -330,22 +385,47 @@ class Rehearsal:
         return "200, liveness body"
 
     def through_the_api(self) -> str:
-        """GET /api/v1/health through the emulated HTTP API where it has routes; else what it made."""
-        api_id = self.physical_id("HttpApi")
-        routes = self.apigateway.get_routes(ApiId=api_id).get("Items", [])
-        if not routes:
-            return f"API URL not invoked: the emulated HTTP API has {len(routes)} routes (MiniStack ignores Body)"
-        request = urllib.request.Request(
-            f"{self.endpoint}/api/v1/health", headers={"Host": f"{api_id}.execute-api.localhost"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # loopback: the emulator  # nosec B310
+        """GET /api/v1/health on the endpoint GetApi gives, as the post-traffic hook finds it: the
+        HTTP API's routes, their integration with `live`, and the version behind it."""
+        endpoint = self.apigateway.get_api(ApiId=self.physical_id("HttpApi"))["ApiEndpoint"]
+        expect(endpoint.startswith(f"{self.endpoint}/"), f"the API's endpoint {endpoint} is not the emulator's")
+        with urllib.request.urlopen(f"{endpoint}/api/v1/health", timeout=10) as response:  # loopback  # nosec B310
             body = json.loads(response.read())
         expect(response.status == 200 and body == LIVENESS_BODY, f"the API URL answered {response.status} {body}")
-        return "API URL: 200, liveness body"
+        return "200, liveness body"
 
-    def not_emulated(self) -> list[dict[str, Any]]:
+    def logged(self, log_group: str, since: float) -> Counter[str]:
+        """What a function wrote to its log group (`log_group`, a logical ID) since `since`, but Lambda's own
+        START, END and REPORT lines. MiniStack keeps the text of each line, not Lambda's JSON log format."""
+        group = self.physical_id(log_group)
+        events = self.logs.filter_log_events(logGroupName=group, startTime=int(since * 1000))["events"]
+        lines = (event["message"].strip() for event in events)
+        return Counter(line for line in lines if not line.startswith(("START ", "END ", "REPORT ")))
+
+    def recorded(self, start: int = 0) -> list[dict[str, Any]]:
+        """What the emulator did in place of the services it lacks, from line `start` of its record."""
         lines = self.record.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        return [json.loads(line) for line in lines[start:] if line.strip()]
+
+    def deployment(self, outcome: Outcome, start: int, expected: tuple[str, str, list[str]] | None) -> None:
+        """The deployments since line `start`: none, or one from and to the versions expected whose
+        hooks reported exactly once each, these statuses in order; the summary goes to the table."""
+        found = deployments(self.recorded(start))
+        if expected is None:
+            expect(not found, f"{outcome.step}: CodeDeploy ran {[d.summary() for d in found]}, expected none")
+            outcome.codedeploy = "no deployment"
+            return
+        expect(len(found) == 1, f"{outcome.step}: {len(found)} deployments, expected one")
+        [deployment] = found
+        from_version, to_version, statuses = expected
+        outcome.codedeploy = deployment.summary()
+        expect(
+            (deployment.from_version, deployment.to_version) == (from_version, to_version)
+            and [reports for _, reports in deployment.hooks] == [[status] for status in statuses]
+            and deployment.result == (SUCCEEDED if statuses[-1] == SUCCEEDED else FAILED),
+            f"{outcome.step}: CodeDeploy ran {outcome.codedeploy}, expected {from_version} → {to_version} "
+            f"with the hooks reporting {statuses}",
+        )
 
 
 def scratch_aws_files(directory: Path) -> Path:
@@ -367,7 +447,8 @@ def expect(condition: bool, message: str) -> None:
 
 
 def release_copy(revision: str, destination: Path) -> Path:
-    """The repository as it was at `revision` (git archive), its environments linked."""
+    """The repository as it was at `revision` (git archive). Its own `make deploy` installs the
+    environments its own lock files name: they need not be today's."""
     repo = destination / "release" / "repo"
     repo.mkdir(parents=True)
     archive = subprocess.run(  # nosec B603 B607
@@ -375,8 +456,6 @@ def release_copy(revision: str, destination: Path) -> Path:
     ).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(repo, filter="data")  # our own repository's archive; "data" refuses links out of it
-    for name in BORROWED:
-        (repo / name).symlink_to(REPO_ROOT / name)
     return repo
 
 
@@ -390,27 +469,32 @@ def rehearse(workdir: Path, upgrade_from: str | None = None) -> list[Outcome]:
         if upgrade_from:
             Rehearsal(release_copy(upgrade_from, workdir), endpoint, record, region, stack).deploy(upgrade_from)
 
-        def step(name: str, *make_arguments: str) -> Outcome:
-            since = time.time() - 1
-            seconds, printed = rehearsal.deploy(name, *make_arguments)
-            outcome = rehearsal.check(name, seconds, printed, since)
+        def step(name: str, *make_arguments: str, deployment: tuple[str, str, list[str]] | None = None) -> Outcome:
+            """One deploy, checked; `deployment`: (from, to, the hooks' reports) CodeDeploy must run, else none."""
+            since, start = time.time() - 1, len(rehearsal.recorded())
+            refused = deployment is not None and deployment[2][-1] == FAILED
+            seconds, printed = rehearsal.deploy(name, *make_arguments, refused=refused)
+            outcome = rehearsal.check(name, seconds, printed, since, refused)
+            rehearsal.deployment(outcome, start, deployment)
             outcomes.append(outcome)
             return outcome
 
-        first = step(f"upgrade from {upgrade_from}" if upgrade_from else "create")
-        first.notes.append(rehearsal.through_the_api())
+        both = [SUCCEEDED, SUCCEEDED]
+        upgraded = ("1", "2", both) if upgrade_from else None
+        # A create deploys nothing through CodeDeploy; an upgrade moves `live` from the release's version.
+        first = step(f"upgrade from {upgrade_from}" if upgrade_from else "create", deployment=upgraded)
         created = "UPDATE_COMPLETE" if upgrade_from else "CREATE_COMPLETE"
         expect(first.stack_status == created, f"{first.step}: stack is {first.stack_status}")
         expect(len(first.versions) == 1 and first.live == first.versions[0], f"create: versions {first.versions}")
 
         with (repo / "functions/api/handler.py").open("a", encoding="utf-8") as source:
             source.write("# Rehearsal: changed code.\n")
-        code = step("new code")
+        code = step("new code", deployment=(first.live, str(int(first.live) + 1), both))
         expect(len(code.versions) == 1 and code.versions != first.versions, f"new code: versions {code.versions}")
         expect(code.live == code.versions[0], f"new code: live is {code.live}, not the new version")
 
         edit(repo / "template.yaml", MEMORY_SIZE_BEFORE, MEMORY_SIZE_AFTER)
-        literal = step("new MemorySize")
+        literal = step("new MemorySize", deployment=(code.live, str(int(code.live) + 1), both))
         expect(literal.versions != code.versions, f"new MemorySize: no new version ({literal.versions})")
         expect(literal.live == literal.versions[-1], f"new MemorySize: live is {literal.live}")
         expect(literal.memory_size == int(MEMORY_SIZE_AFTER.split()[-1]), f"live has {literal.memory_size} MB")
@@ -418,7 +502,7 @@ def rehearse(workdir: Path, upgrade_from: str | None = None) -> list[Outcome]:
         strategy = step("strategy only", f"PARAMS={STRATEGY_ONLY}")
         expect(strategy.versions == literal.versions, f"strategy only: versions became {strategy.versions}")
         expect(strategy.live == literal.live, "strategy only: live moved")
-        groups = [n for n in rehearsal.not_emulated() if n["type"] == "AWS::CodeDeploy::DeploymentGroup"]
+        groups = [n for n in rehearsal.recorded() if n["type"] == "AWS::CodeDeploy::DeploymentGroup"]
         expect(
             bool(groups)
             and groups[-1]["properties"].get("DeploymentConfigName", "").endswith("Canary10Percent5Minutes"),
@@ -429,11 +513,21 @@ def rehearse(workdir: Path, upgrade_from: str | None = None) -> list[Outcome]:
         operations = step("operations only", f"PARAMS={OPERATIONS_ONLY}")
         expect(operations.versions == strategy.versions, f"operations only: versions became {operations.versions}")
         expect(operations.live == strategy.live, "operations only: live moved")
-        canaries = [n for n in rehearsal.not_emulated() if n["type"] == "AWS::Synthetics::Canary"]
+        canaries = [n for n in rehearsal.recorded() if n["type"] == "AWS::Synthetics::Canary"]
         kept = canaries[-1]["properties"].get("SuccessRetentionPeriod") if canaries else None
         expect(str(kept) == "14", f"operations only: the canary keeps its runs {kept!r} days, not 14")
         operations.notes.append("canary (nested MonitoringStack) now keeps runs 14 days")
-        skipped = Counter(note["type"] for note in rehearsal.not_emulated() if note["action"] == "create")
+
+        edit(repo / LIVENESS_SOURCE, LIVENESS_GOOD, LIVENESS_BROKEN)
+        bad = step("liveness 500", deployment=(operations.live, str(int(operations.live) + 1), [FAILED]))
+        expect(bad.versions == operations.versions, f"liveness 500: versions became {bad.versions}")
+        expect(bad.live == operations.live, f"liveness 500: live moved to {bad.live}")
+        logged = rehearsal.logged("PreTrafficHookLogGroup", time.time() - bad.seconds - 1)
+        expect(logged["Check failed"] > 0, f"liveness 500: the pre-traffic hook logged {dict(logged)}")
+        bad.notes.append("pre-traffic hook logged " + ", ".join(f"'{line}' x{count}" for line, count in logged.items()))
+        bad.notes.append("make deploy failed; the new version deleted by the rollback")
+
+        skipped = Counter(note["type"] for note in rehearsal.recorded() if note["action"] == "create")
         outcomes[0].notes.append(
             "accepted, not emulated: " + ", ".join(f"{kind} x{count}" for kind, count in sorted(skipped.items()))
         )
@@ -441,17 +535,17 @@ def rehearse(workdir: Path, upgrade_from: str | None = None) -> list[Outcome]:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    header = (
-        "| deploy | time | stack | resource events | nested stacks | versions | live → | MB | invoke live | notes |"
-    )
-    rows = [header]
-    rows.append("|---|---:|---|---|---|---|---|---:|---|---|")
+    rows = [
+        "| deploy | time | stack | resource events | nested stacks | versions | live → | MB | invoke live | API URL "
+        "| CodeDeploy: hooks' reports | notes |",
+        "|---|---:|---|---|---|---|---|---:|---|---|---|---|",
+    ]
     for o in outcomes:
         events = ", ".join(f"{status} {count}" for status, count in sorted(o.events.items()))
         nested = ", ".join(f"{name} {state}" for name, state in o.nested.items())
         rows.append(
             f"| {o.step} | {o.seconds:.1f} s | {o.stack_status} | {events} | {nested} | {', '.join(o.versions)} "
-            f"| {o.live} | {o.memory_size} | {o.liveness} | {'; '.join(o.notes)} |"
+            f"| {o.live} | {o.memory_size} | {o.liveness} | {o.api} | {o.codedeploy} | {'; '.join(o.notes)} |"
         )
     return "\n".join(rows)
 

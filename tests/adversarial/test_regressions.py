@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import load_event
+from tests.conftest import request
 
 Invoke = Callable[[Any], Any]
 
@@ -21,7 +21,7 @@ Invoke = Callable[[Any], Any]
     ],
 )
 def test_an_event_without_a_string_stage_is_a_400_not_a_500(invoke: Invoke, stage: Any, reason: str) -> None:
-    event = load_event("health")
+    event = request()
     if stage is None:
         del event["requestContext"]["stage"]
     else:
@@ -32,7 +32,7 @@ def test_an_event_without_a_string_stage_is_a_400_not_a_500(invoke: Invoke, stag
 
 
 def test_a_named_stage_is_stripped_from_the_path_as_api_gateway_sends_it(invoke: Invoke) -> None:
-    event = load_event("health")
+    event = request()
     event["requestContext"]["stage"] = "prod"
     event["rawPath"] = "/prod/api/v1/health"
     assert invoke(event)["statusCode"] == 200

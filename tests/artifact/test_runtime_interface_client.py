@@ -1,177 +1,116 @@
-"""The host build under AWS's runtime interface client (awslambdaric), fed by local_api's Runtime API.
+"""The API function's host build under AWS's runtime interface client (awslambdaric), fed by local_api's
+Runtime API: it answers every route from its own bytecode, and writes only JSON lines to its log.
 
-One execution environment answers every committed event, as one Lambda environment would:
-the first invocation is cold, the rest are warm. `answered` holds each invocation with the
-log lines the runtime printed for it (`Invocation.log`; `LogLine.record` is the line parsed
-as a JSON object, None when it is not one), so the log checks below run on what the real
-runtime client printed, with AWS_LAMBDA_LOG_FORMAT=JSON as the template configures it.
+One execution environment answers a request to every route and two direct invocations, as one Lambda
+environment would, with the template's configuration (its JSON log format included).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local_api.runtime_api import ExecutionEnvironment, FunctionConfig, Invocation, LogLine, Outcome
-from local_api.template import functions, load_template
-from tests.conftest import load_event
+from local_api.runtime_api import ExecutionEnvironment, Invocation
+from local_api.template import functions, http_api_routes, load_template, matching_route
+from tests.conftest import REPO_ROOT, load_event, request
 from tests.contract import LIVENESS
-from tests.event_answers import DIRECT_EVENTS, EXPECTED_STATUS
+from tests.invoke.lambda_log import by_invocation
 
 pytestmark = pytest.mark.artifact
 
-SPEC = functions(load_template())["HealthFunction"]
-SERVICE = SPEC.environment["POWERTOOLS_SERVICE_NAME"]
-# The liveness check first, so the cold start is the one load balancers cause.
-EVENTS = ["health", *sorted({*EXPECTED_STATUS, *DIRECT_EVENTS} - {"health"})]
+TEMPLATE = load_template()
+SPEC = functions(TEMPLATE)["HealthFunction"]
+ROUTES = http_api_routes(TEMPLATE)
+# Every route the OpenAPI document describes, and the two that serve it.
+PATHS = [*json.loads((REPO_ROOT / "openapi.json").read_text())["paths"], "/docs", "/openapi.json"]
+DIRECT = {"scheduled": load_event("scheduled"), "direct invoke": {}}
 
 
-def function_config(artifact: Path, **environment: str) -> FunctionConfig:
-    """The template's configuration of the function, with its logs in Lambda's JSON format."""
-    return FunctionConfig(
-        name=SPEC.logical_id,
-        code_dir=artifact,
-        handler=SPEC.handler,
-        memory_size_mb=SPEC.memory_size,
-        timeout_seconds=SPEC.timeout,
-        log_format="JSON",
-        log_level=SPEC.application_log_level,
-        environment={**SPEC.environment, **environment},
-    )
+def signed(path: str) -> bool:
+    """Whether API Gateway lets only SigV4-signed requests through to `path`."""
+    route = matching_route(ROUTES, "GET", path)
+    return route is not None and route.authorizer == "AWS_IAM"
 
 
-@pytest.fixture(scope="module")
-def answered(host_artifact: Path) -> dict[str, Invocation]:
-    """Every committed event, answered in turn by one environment: name -> invocation."""
-    with ExecutionEnvironment(function_config(host_artifact)) as environment:
-        return {name: environment.invoke(load_event(name)) for name in EVENTS}
+REQUESTS = {
+    **{path: request("GET", path, signed=signed(path)) for path in PATHS},
+    "/no-such-route": request("GET", "/no-such-route"),
+    "malformed": {name: value for name, value in request().items() if name != "requestContext"},
+    **DIRECT,
+}
 
 
-def records(invocation: Invocation) -> list[dict[str, Any]]:
-    """The invocation's log lines as JSON objects (test_every_line... checks that they all are)."""
-    return [line.record for line in invocation.log if line.record is not None]
+@dataclasses.dataclass(frozen=True)
+class Run:
+    answers: dict[str, Invocation]  # by the name of what was sent
+    log: str  # the log stream: the function's lines between Lambda's START, END and REPORT
+    written: list[str]  # files the environment created or changed in its code directory
 
 
-def metric_names(record: dict[str, Any]) -> set[str]:
-    """The metrics an Embedded Metric Format record declares; empty for any other line."""
-    directives = record.get("_aws", {}).get("CloudWatchMetrics", [])
-    return {metric["Name"] for directive in directives for metric in directive.get("Metrics", [])}
+def run(code: Path, events: dict[str, Any], log: Path) -> Run:
+    """One environment answering `events` in turn, from the code at `code`."""
+    before = snapshot(code)
+    function = dataclasses.replace(SPEC, code_dir=code)
+    with log.open("a+") as stream, ExecutionEnvironment(function, stream) as environment:
+        answers = {name: environment.invoke(event) for name, event in events.items()}
+        stream.seek(0)
+        text = stream.read()
+    return Run(answers, text, sorted(str(path) for path, _ in snapshot(code).items() - before.items()))
 
 
-def carries(record: dict[str, Any], request_id: str) -> bool:
-    return request_id in record.values()
-
-
-# --- answers ------------------------------------------------------------------------------------
-
-
-def test_every_event_answers_as_documented_under_the_runtime_client(answered: dict[str, Invocation]) -> None:
-    assert {name: invocation.outcome for name, invocation in answered.items()} == dict.fromkeys(
-        EVENTS, Outcome.RESPONSE
-    )
-    responses = {name: invocation.json() for name, invocation in answered.items()}
-    assert {name: responses[name]["statusCode"] for name in EXPECTED_STATUS} == EXPECTED_STATUS
-    assert json.loads(responses["health"]["body"]) == LIVENESS
-    assert responses["health-head"]["body"] == ""
-    assert {name: responses[name] for name in DIRECT_EVENTS} == dict.fromkeys(DIRECT_EVENTS, LIVENESS)
-
-
-def test_one_environment_answers_them_all_the_first_cold_the_rest_warm(answered: dict[str, Invocation]) -> None:
-    assert [invocation.cold for invocation in answered.values()] == [True] + [False] * (len(EVENTS) - 1)
-    assert len({invocation.request_id for invocation in answered.values()}) == len(EVENTS)
-
-
-def test_the_function_reads_its_context_from_the_runtime_api(answered: dict[str, Invocation]) -> None:
-    # The request id and the cold start flag in each record come from the context the runtime
-    # client built out of /invocation/next's headers, not from a stand-in.
-    for name, invocation in answered.items():
-        answer = next(record for record in records(invocation) if record.get("message") == "Request answered")
-        assert (answer["function_request_id"], answer["cold_start"]) == (invocation.request_id, invocation.cold), name
-
-
-# --- the log, as the runtime client printed it --------------------------------------------------
-
-
-def test_every_line_the_function_writes_is_json(answered: dict[str, Invocation]) -> None:
-    lines: list[LogLine] = [
-        line for invocation in answered.values() for line in (*invocation.init_log, *invocation.log)
-    ]
-    assert lines, "the function logs every invocation"
-    assert [line.text for line in lines if line.record is None] == []
-
-
-def test_every_line_carries_the_lambda_request_id(answered: dict[str, Invocation]) -> None:
-    missing = {
-        name: [record for record in records(invocation) if not carries(record, invocation.request_id)]
-        for name, invocation in answered.items()
-    }
-    assert {name: lines for name, lines in missing.items() if lines} == {}
-
-
-def test_each_answered_invocation_writes_one_record_with_both_its_metrics_and_its_fields(
-    answered: dict[str, Invocation],
-) -> None:
-    for name, invocation in answered.items():
-        lines = records(invocation)
-        answers = [record for record in lines if record.get("message") == "Request answered"]
-        assert len(answers) == 1, f"{name}: {lines}"
-        assert {"route", "status", "latency_ms"} <= answers[0].keys(), f"{name}: {answers[0]}"
-        # The record is the metrics line: Faults always, ColdStart in the first invocation's record.
-        assert metric_names(answers[0]) == ({"Faults", "ColdStart"} if invocation.cold else {"Faults"}), name
-        others = [metric_names(record) for record in lines if metric_names(record) and record is not answers[0]]
-        assert others == [], f"{name}: no other metric line (readiness checks nothing here)"
-        # Warnings, errors and direct invocations may add a Logger line; a routed warm request writes nothing else.
-        if name in EXPECTED_STATUS and name != "malformed-http" and not invocation.cold:
-            assert lines == answers, f"{name}: {lines}"
-
-
-def test_every_metric_carries_the_deployment_dimension(answered: dict[str, Invocation]) -> None:
-    deployment = SPEC.environment["DEPLOYMENT_NAME"]  # !Ref AWS::StackName, "local" as under sam local
-    for name, invocation in answered.items():
-        for record in records(invocation):
-            for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
-                assert all("deployment" in dimensions for dimensions in directive["Dimensions"]), f"{name}: {record}"
-                assert record["deployment"] == deployment, name
-
-
-# --- third-party loggers, on the first readiness call --------------------------------------------
+def snapshot(code: Path) -> dict[Path, tuple[int, int]]:
+    return {path: (path.stat().st_size, path.stat().st_mtime_ns) for path in code.rglob("*") if path.is_file()}
 
 
 @pytest.fixture(scope="module")
-def readiness_with_credentials(host_artifact: Path, unreachable_endpoint: str) -> Invocation:
-    """A readiness call with (fake) credentials, so botocore gets as far as it does on Lambda."""
-    config = function_config(
-        host_artifact,
-        HEALTH_DYNAMODB_TABLES="pets",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - a placeholder, not a secret
-        AWS_ENDPOINT_URL=unreachable_endpoint,  # every AWS call goes to loopback, and is refused
-    )
-    with ExecutionEnvironment(config) as environment:
-        return environment.invoke(load_event("ready"))
+def answered(host_artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run(host_artifact, REQUESTS, tmp_path_factory.mktemp("log") / "log")
 
 
-def test_an_unreachable_dependency_fails_readiness_cleanly(
-    readiness_with_credentials: Invocation, unreachable_endpoint: str
-) -> None:
-    response = readiness_with_credentials.json()
-    assert response["statusCode"] == 503
-    assert json.loads(response["body"])["status"] == "fail"
-    failure = next(r for r in records(readiness_with_credentials) if r.get("message") == "Dependency check failed")
-    assert failure["error"].startswith("EndpointConnectionError")
-    assert unreachable_endpoint in failure["error"], "the only address botocore tried is the loopback one"
+def test_every_route_and_a_direct_invocation_are_answered_as_documented(answered: Run) -> None:
+    assert {name: invocation.error_type for name, invocation in answered.answers.items()} == dict.fromkeys(REQUESTS)
+    statuses = {name: invocation.json().get("statusCode") for name, invocation in answered.answers.items()}
+    assert statuses == {**dict.fromkeys(PATHS, 200), "/no-such-route": 404, "malformed": 400, **dict.fromkeys(DIRECT)}
+    assert json.loads(answered.answers["/api/v1/health"].json()["body"]) == LIVENESS
+    assert [answered.answers[name].json() for name in DIRECT] == [LIVENESS] * len(DIRECT)
 
 
-def test_botocore_stays_quiet_below_warning_and_whatever_it_logs_is_in_the_functions_format(
-    readiness_with_credentials: Invocation,
-) -> None:
-    # Left to themselves they say "Found credentials in environment variables." and "Found
-    # endpoint for dynamodb via: environment_global." at INFO, in the runtime client's layout.
-    lines = records(readiness_with_credentials)
-    third_party = [r for r in lines if str(r.get("logger", "")).startswith(("botocore", "boto3", "urllib3"))]
-    assert [r for r in third_party if r.get("level") in {"DEBUG", "INFO"}] == []
-    assert [r for r in lines if str(r.get("message", "")).startswith(("Found credentials", "Found endpoint"))] == []
-    assert [r for r in lines if r.get("service") != SERVICE] == [], "every line is in the function's format"
+def test_it_answers_from_its_own_bytecode_writing_nothing_where_lambda_cannot(answered: Run) -> None:
+    # /var/task is read-only on Lambda. A module without valid bytecode would be compiled on import, and
+    # its .pyc cached here: nothing is, so every module came from the .pyc the build shipped.
+    assert answered.written == []
+
+
+def test_a_module_compiled_on_import_would_show_as_written(tmp_path: Path) -> None:
+    # The check above must be able to fail: code without its bytecode gets it written on import.
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "handler.py").write_text("def lambda_handler(event, context):\n    return {}\n")
+    written = run(code, {"direct invoke": {}}, tmp_path / "log").written
+    assert written == [str(code / "__pycache__" / "handler.cpython-313.pyc")]
+
+
+def test_every_line_it_writes_is_json_carrying_its_request_id_one_of_them_its_record(answered: Run) -> None:
+    lines = by_invocation(answered.log)
+    assert list(lines) == [invocation.request_id for invocation in answered.answers.values()]
+    for name, invocation in answered.answers.items():
+        logged = [json.loads(line) for line in lines[invocation.request_id]]
+        assert all(isinstance(line, dict) and invocation.request_id in line.values() for line in logged), name
+        # The request id and the cold start come from the context awslambdaric built from the Runtime API.
+        [record] = [line for line in logged if line["message"] == "Request answered"]
+        assert (record["function_request_id"], record["cold_start"]) == (invocation.request_id, invocation.cold), name
+    outside = [line for line in answered.log.splitlines() if not line.startswith(("START ", "END ", "REPORT "))]
+    assert [line for line in outside if not line.startswith("{")] == [], "the init's lines, if any, are JSON too"
+
+
+def test_the_handler_imports_from_the_artifact_alone(host_artifact: Path) -> None:
+    # -I -S: no site-packages, so whatever the function imports at init must be in the artifact.
+    code = f"import sys; sys.path.insert(0, {str(host_artifact)!r}); import handler; print(handler.__file__)"
+    imported = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == str(host_artifact / "handler.py")

@@ -1,9 +1,9 @@
 """The benchmark's launcher: its process imports json and nothing else, so the floor is honest.
 
 `make bench` runs every variant through bench/coldstart.py with `python -I -S -B`; the floor is
-the bare handler run that way. These tests run the launcher the same way (this interpreter is
-the same CPython 3.13 the bench environment is made from) and compare what it imports, from
-`-X importtime`, with what `import json` alone imports.
+the bare handler run that way. These tests run the launcher the same way, with the interpreter
+`make bench` uses (.venv's), and compare what it imports, from `-X importtime`, with what
+`import json` alone imports.
 """
 
 from __future__ import annotations

@@ -11,16 +11,23 @@ SAM transform merges it.
 
 A child's own pseudo parameters are not the parent's: `AWS::StackName` in a nested stack is that
 stack's generated name. Inlined, they read `<Application>.AWS::StackName`, so no test mistakes
-them for the parent's (the child is handed the parent's name as a parameter where it needs it).
+them for the parent's (the child is handed the parent's name as a parameter where it needs it):
+`resolve` knows no value for them.
+
+`DEPLOYED` is what the names resolve to in one deployed stack (prod's parameter values), for the
+tests that follow a value from where it is set to where it is read.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from local_api.template import APPLICATION, TEMPLATE_PATH, load_template, with_globals
+from scripts import deploy
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:]+)(\.[A-Za-z0-9_.]+)?\}")
 # Pseudo parameters whose value differs between a nested stack and its parent.
@@ -63,6 +70,49 @@ def composed(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
         "Resources": resolved,
         "Outputs": _outputs(parent.get("Outputs", {}), outputs),
     }
+
+
+def resolve(node: Any, values: Mapping[str, Any]) -> Any:
+    """An expression's value in a deployed stack, where each `Ref X`, `GetAtt X.Attribute` and
+    `${...}` of an `Fn::Sub` is `values[...]`: a name missing from `values` (another stack's
+    pseudo parameter, a resource this stack does not have) fails the test that asked."""
+    if isinstance(node, list):
+        return [resolve(item, values) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Ref"}:
+        return values[node["Ref"]]
+    if set(node) == {"Fn::GetAtt"}:
+        return values[".".join(node["Fn::GetAtt"])]
+    if set(node) == {"Fn::Sub"}:
+        return re.sub(r"\$\{(?!!)([^}]+)\}", lambda match: str(values[match[1]]), node["Fn::Sub"])
+    if set(node) == {"Fn::Join"}:
+        separator, items = node["Fn::Join"]
+        return separator.join(str(item) for item in resolve(items, values))
+    if set(node) == {"Fn::Split"}:
+        separator, text = node["Fn::Split"]
+        return str(resolve(text, values)).split(separator)
+    if set(node) == {"Fn::Select"}:
+        index, items = node["Fn::Select"]
+        return resolve(items, values)[int(index)]
+    return {key: resolve(value, values) for key, value in node.items()}
+
+
+def evaluate(condition: Any, values: Mapping[str, Any]) -> Any:
+    """A condition, or a rule's assertion, as CloudFormation evaluates it with these values."""
+    if isinstance(condition, dict) and len(condition) == 1:
+        [(function, argument)] = condition.items()
+        if function in _LOGIC:
+            return _LOGIC[function]([evaluate(operand, values) for operand in argument])
+    return resolve(condition, values)
+
+
+_LOGIC: dict[str, Callable[[list[Any]], bool]] = {
+    "Fn::Equals": lambda operands: bool(operands[0] == operands[1]),
+    "Fn::Not": lambda operands: not operands[0],
+    "Fn::And": all,
+    "Fn::Or": any,
+}
 
 
 def _bind(node: Any, passed: dict[str, Any]) -> Any:
@@ -112,3 +162,45 @@ def _outputs(node: Any, outputs: dict[str, dict[str, Any]]) -> Any:
     if isinstance(node, list):
         return [_outputs(item, outputs) for item in node]
     return node
+
+
+STACK = composed()
+REGION = "eu-west-1"
+
+
+def _deployed() -> dict[str, Any]:
+    """What the stack's names resolve to once deployed: prod's parameter values (with readiness
+    checking one table), the pseudo parameters, and what CloudFormation names the resources."""
+    values = deploy.effective_parameters(STACK, {**deploy.samconfig_overrides("prod"), "HealthDynamoDbTables": "pets"})
+    parameters: dict[str, Any] = {
+        name: value.split(",") if STACK["Parameters"][name]["Type"] == "CommaDelimitedList" else value
+        for name, value in values.items()
+    }
+    deployed = {
+        **parameters,
+        "AWS::StackName": "petsage-health-prod",
+        "AWS::Region": REGION,
+        "HealthFunction": "petsage-health-prod-HealthFunction-Ab12Cd34Ef56",
+        "HealthFunction.Version.Version": "7",  # the version being deployed
+        "HttpApi": "a1b2c3d4e5",
+    }
+    resources = STACK["Resources"]
+    alarms = {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}
+    deployed |= {
+        f"{name}.Arn": f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:{name}"
+        for name, resource in resources.items()
+        if isinstance(resource, dict) and resource["Type"] in alarms
+    }
+    # Resources whose Ref is the name the template gives them.
+    named = {"HealthCanary": "Name", "HealthFunctionLogGroup": "LogGroupName", "HttpApiAccessLogGroup": "LogGroupName"}
+    return deployed | {name: resolve(resources[name]["Properties"][key], deployed) for name, key in named.items()}
+
+
+DEPLOYED = _deployed()
+_DASHBOARD = STACK["Resources"]["HealthDashboard"]["Properties"]
+
+
+def dashboard() -> dict[str, Any]:
+    """The dashboard's body as CloudWatch receives it from the deployed stack."""
+    body: dict[str, Any] = json.loads(resolve(_DASHBOARD["DashboardBody"], DEPLOYED))
+    return body

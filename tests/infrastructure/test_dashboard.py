@@ -1,33 +1,30 @@
-"""The dashboard and the alarms show only metrics that exist: ones the function really emits, or AWS documents.
+"""The alarms and the dashboard read series that exist: ones the function really writes, the
+canary publishes, or AWS documents.
 
-The function's own metrics come from running the handler over every committed event (and a
-readiness request with dependencies configured) and parsing the EMF it prints: namespace, metric
-name, dimension set. AWS's come from their documentation, cited per namespace below.
+The function's series come from running it as Lambda runs a published version of a deployed stack:
+a fresh interpreter with the environment template.yaml gives it (resolved for that stack, with one
+table for readiness to check, in moto) and the version Lambda sets, answering liveness and
+readiness; the EMF it prints says namespace, metric, dimensions and their values. The alarms and
+the dashboard are resolved for the same stack, so a dimension value the function does not write
+(another stack's name, a stale service name, a version that is not the new one) is a series no
+one writes, and fails here.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from petsage_api.app import API_VERSION
-from petsage_api.health.config import ReadinessConfig
-from petsage_api.health.readiness import ReadinessProbe
-from tests.conftest import EVENTS_DIR, fresh_environment, load_event
-from tests.infrastructure.stack import composed
-from tests.readiness_helpers import use_probe
+from scripts.embed_canary import SCRIPT
+from tests.conftest import request, run_in_fresh_interpreter
+from tests.infrastructure.stack import DEPLOYED, REGION, STACK, dashboard, resolve
 
-# The dashboard and the paging alarms live in operations/monitoring.yaml, the deploy gates in
-# template.yaml: read as one template, wired as the parent passes them.
-TEMPLATE = composed()
-RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
-Metric = tuple[str, str, frozenset[str]]  # namespace, name, dimension names
+RESOURCES: dict[str, Any] = STACK["Resources"]  # the alarms and the dashboard, wherever they live
+Series = tuple[str, str, frozenset[tuple[str, str]]]  # namespace, metric, (dimension, value) pairs
 
 # Metric names and dimension sets AWS documents for the services this stack uses.
 DOCUMENTED: dict[str, tuple[set[str], list[frozenset[str]]]] = {
@@ -48,161 +45,151 @@ DOCUMENTED: dict[str, tuple[set[str], list[frozenset[str]]]] = {
         [frozenset({"ApiId"}), frozenset({"ApiId", "Stage"})],
     ),
     # CloudWatch User Guide, "CloudWatch metrics published by canaries": SuccessPercent, Duration,
-    # Failed by CanaryName; canaries using execute_step also publish SuccessPercent and Duration
-    # by CanaryName and StepName.
-    "CloudWatchSynthetics": (
-        {"SuccessPercent", "Duration", "Failed"},
-        [frozenset({"CanaryName"}), frozenset({"CanaryName", "StepName"})],
-    ),
+    # Failed by CanaryName.
+    "CloudWatchSynthetics": ({"SuccessPercent", "Duration", "Failed"}, [frozenset({"CanaryName"})]),
 }
-# What canary/api_canary.py publishes itself (tests/integration/test_canary.py reads what it sends
-# through botocore's Stubber): the deploy gate's metric.
-PUBLISHED_BY_THE_CANARY = {("CloudWatchSynthetics", "CheckSuccessPercent", frozenset({"CanaryName", "Check"}))}
 SEARCH = re.compile(r"SEARCH\('\{(?P<schema>[^}]*)\}(?P<filters>[^']*)'")
+FILTER = re.compile(r'(\w+)="([^"]*)"')
+RUN_AS_LAMBDA = """
+import json, sys
+from types import SimpleNamespace
+import boto3
+from moto import mock_aws
+with mock_aws():
+    boto3.client("dynamodb").create_table(TableName="pets", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    from handler import lambda_handler
+    for event in json.loads(sys.argv[1]):
+        lambda_handler(event, SimpleNamespace(function_name="HealthFunction", memory_limit_in_mb=1769,
+            aws_request_id="c0ffee", get_remaining_time_in_millis=lambda: 5000,
+            invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:HealthFunction"))
+"""
 
 
-def dashboard() -> dict[str, Any]:
-    """The dashboard body as CloudWatch receives it (Fn::Sub placeholders filled in)."""
-    body = RESOURCES["HealthDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    filled = re.sub(r"\$\{([A-Za-z0-9:]+)(\.Arn)?\}", lambda m: f"{m[1].replace('::', '-')}{m[2] or ''}", body)
-    document: dict[str, Any] = json.loads(filled)
-    return document
-
-
-def dashboard_metrics() -> set[Metric]:
-    found: set[Metric] = set()
-    for widget in dashboard()["widgets"]:
-        for line in widget["properties"].get("metrics", []):
-            if isinstance(line[0], dict):
-                for match in SEARCH.finditer(line[0]["expression"]):
-                    namespace, *dimensions = (part.strip() for part in match["schema"].split(","))
-                    [metric] = re.findall(r'MetricName="([^"]+)"', match["filters"])
-                    filtered = set(re.findall(r'(\w+)="[^"]*"', match["filters"])) - {"MetricName"}
-                    assert filtered <= set(dimensions), f"{metric}: filters on {filtered} outside its schema"
-                    found.add((namespace, metric, frozenset(dimensions)))
-            else:
-                namespace, metric, *rest = (item for item in line if not isinstance(item, dict))
-                found.add((namespace, metric, frozenset(rest[0::2])))
-    return found
-
-
-def alarm_metrics() -> set[Metric]:
-    found: set[Metric] = set()
-    for resource in RESOURCES.values():
-        if isinstance(resource, dict) and resource.get("Type") == "AWS::CloudWatch::Alarm":
-            props = resource["Properties"]
-            found.add((props["Namespace"], props["MetricName"], frozenset(d["Name"] for d in props["Dimensions"])))
-    return found
-
-
-@pytest.fixture
-def emitted(
-    invoke: Callable[[Any], Any], written: Callable[[], list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
-) -> set[Metric]:
-    """Every metric the handler writes while answering every committed event and a readiness check."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    fresh_environment(monkeypatch)  # ColdStart too
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName="pets",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        config = ReadinessConfig.from_environment({"HEALTH_DYNAMODB_TABLES": "pets,missing"})
-        use_probe(monkeypatch, ReadinessProbe(config, "petsage-health", API_VERSION))
-        for path in sorted(EVENTS_DIR.glob("*.json")):
-            invoke(load_event(path.stem))
-    found: set[Metric] = set()
-    for line in written():
+@pytest.fixture(scope="module")
+def function_series() -> set[Series]:
+    """Every series the function writes answering liveness and readiness, deployed as DEPLOYED."""
+    variables = RESOURCES["HealthFunction"]["Properties"]["Environment"]["Variables"]
+    environment = {name: str(resolve(value, DEPLOYED)) for name, value in variables.items()}
+    lambda_sets = {"AWS_LAMBDA_FUNCTION_VERSION": DEPLOYED["HealthFunction.Version.Version"], "AWS_REGION": REGION}
+    moto = {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    events = [request("GET", "/api/v1/health"), request("GET", "/api/v1/health/ready")]
+    result = run_in_fresh_interpreter(RUN_AS_LAMBDA, json.dumps(events), env=environment | lambda_sets | moto)
+    series: set[Series] = set()
+    for line in map(json.loads, result.stdout.splitlines()):
         for directive in line.get("_aws", {}).get("CloudWatchMetrics", []):
             for dimensions in directive["Dimensions"]:
-                for metric in directive["Metrics"]:
-                    found.add((directive["Namespace"], metric["Name"], frozenset(dimensions)))
+                values = frozenset((name, line[name]) for name in dimensions)
+                series |= {(directive["Namespace"], metric["Name"], values) for metric in directive["Metrics"]}
+    return series
+
+
+def published_by_the_canary() -> tuple[str, str, frozenset[str], set[str]]:
+    """What canary/api_canary.py publishes (tests/integration/test_canary.py runs it): namespace,
+    metric, dimension names, and its checks, the values of its Check dimension."""
+    script = SCRIPT.read_text(encoding="utf-8")
+    constants = {
+        target.id: str(node.value.value)
+        for node in ast.parse(script).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    dimensions = frozenset(re.findall(r'"Name": "(\w+)"', script))
+    checks = set(re.findall(r'"([\w ]+)": lambda', script))
+    return constants["METRIC_NAMESPACE"], constants["METRIC_NAME"], dimensions, checks
+
+
+def exists(namespace: str, metric: str, dimensions: dict[str, str], function_series: set[Series]) -> bool:
+    """Whether anyone publishes the series: the function, the canary, or an AWS service as documented."""
+    if namespace in {series[0] for series in function_series}:
+        return (namespace, metric, frozenset(dimensions.items())) in function_series
+    canary_namespace, canary_metric, canary_dimensions, checks = published_by_the_canary()
+    if (namespace, metric, frozenset(dimensions)) == (canary_namespace, canary_metric, canary_dimensions):
+        return dimensions["Check"] in checks
+    names, dimension_sets = DOCUMENTED.get(namespace, (set(), []))
+    return metric in names and frozenset(dimensions) in dimension_sets
+
+
+def alarm_metrics() -> list[tuple[str, str, str, dict[str, str]]]:
+    """(alarm, namespace, metric, dimensions resolved) for every metric an alarm reads."""
+    found = []
+    for name, resource in RESOURCES.items():
+        if isinstance(resource, dict) and resource["Type"] == "AWS::CloudWatch::Alarm":
+            props = resource["Properties"]
+            metrics = [q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q] or [props]
+            for metric in metrics:
+                dimensions = {d["Name"]: resolve(d["Value"], DEPLOYED) for d in metric["Dimensions"]}
+                found.append((name, metric["Namespace"], metric["MetricName"], dimensions))
     return found
 
 
-def documented(metric: Metric) -> bool:
-    namespace, name, dimensions = metric
-    if namespace not in DOCUMENTED:
-        return False
-    names, dimension_sets = DOCUMENTED[namespace]
-    return name in names and dimensions in dimension_sets
+def dashboard_metrics(function_series: set[Series]) -> list[tuple[str, str, dict[str, str], bool]]:
+    """(namespace, metric, dimensions, whether anyone publishes it) for every graph line; a SEARCH
+    line by the series it would find among those the function writes."""
+    found = []
+    for widget in dashboard()["widgets"]:
+        for line in widget["properties"].get("metrics", []):
+            if not isinstance(line[0], dict):
+                namespace, metric, *pairs = (item for item in line if not isinstance(item, dict))
+                dimensions = dict(zip(pairs[0::2], pairs[1::2], strict=True))
+                found.append((namespace, metric, dimensions, exists(namespace, metric, dimensions, function_series)))
+                continue
+            for search in SEARCH.finditer(line[0]["expression"]):
+                namespace, *schema = (part.strip() for part in search["schema"].split(","))
+                filters = dict(FILTER.findall(search["filters"]))
+                metric = filters.pop("MetricName")
+                matches = [
+                    dict(values)
+                    for series_namespace, name, values in function_series
+                    if (series_namespace, name) == (namespace, metric)
+                    and {dimension for dimension, _ in values} == set(schema)
+                    and filters.items() <= dict(values).items()
+                ]
+                found += [(namespace, metric, values, True) for values in matches]
+                found += [] if matches else [(namespace, metric, filters, False)]
+    return found
 
 
-def test_the_function_emits_the_metrics_the_dashboard_expects(emitted: set[Metric]) -> None:
-    assert {name for namespace, name, _ in emitted if namespace == "PetSage"} == {
-        "Faults",
-        "ColdStart",
-        "DependencyLatency",
-        "DependencyFailures",
-    }
+def test_every_metric_an_alarm_reads_is_published(function_series: set[Series]) -> None:
+    # The deploy gate's among them: its `version` is the new version, as that version writes it.
+    metrics = alarm_metrics()
+    assert {namespace for _, namespace, _, _ in metrics} >= {"PetSage", "AWS/Lambda"}
+    assert [m for m in metrics if not exists(*m[1:], function_series)] == []
 
 
-def test_every_dashboard_metric_is_emitted_or_documented(emitted: set[Metric]) -> None:
-    referenced = dashboard_metrics()
-    assert referenced
-    published = emitted | PUBLISHED_BY_THE_CANARY
-    assert {metric for metric in referenced if metric not in published and not documented(metric)} == set()
+def test_every_series_the_dashboard_graphs_is_published(function_series: set[Series]) -> None:
+    shown = dashboard_metrics(function_series)
+    assert shown
+    assert [line[:3] for line in shown if not line[3]] == []
 
 
-def test_every_alarm_metric_is_emitted_or_documented(emitted: set[Metric]) -> None:
-    referenced = alarm_metrics()
-    assert referenced
-    published = emitted | PUBLISHED_BY_THE_CANARY
-    assert {metric for metric in referenced if metric not in published and not documented(metric)} == set()
-
-
-def test_every_metric_the_function_emits_is_on_the_dashboard(emitted: set[Metric]) -> None:
-    assert emitted - dashboard_metrics() == set()
-
-
-def test_the_dashboard_shows_what_on_call_needs() -> None:
-    shown = {(namespace, name) for namespace, name, _ in dashboard_metrics()}
-    assert {
-        ("PetSage", "Faults"),
-        ("PetSage", "ColdStart"),
-        ("PetSage", "DependencyLatency"),
-        ("PetSage", "DependencyFailures"),
-        ("AWS/ApiGateway", "Latency"),
-        ("AWS/ApiGateway", "4xx"),
-        ("AWS/ApiGateway", "5xx"),
-        ("AWS/Lambda", "Duration"),
-        ("AWS/Lambda", "Errors"),
-        ("AWS/Lambda", "Throttles"),
-        ("AWS/Lambda", "ConcurrentExecutions"),
-        ("CloudWatchSynthetics", "SuccessPercent"),
-        ("CloudWatchSynthetics", "Duration"),
-        ("CloudWatchSynthetics", "CheckSuccessPercent"),  # what the liveness gate reads
-    } <= shown
-    latency = [
-        line[-1]["stat"]
-        for widget in dashboard()["widgets"]
-        for line in widget["properties"].get("metrics", [])
-        if line[:2] == ["AWS/ApiGateway", "Latency"]
+def test_every_search_on_the_dashboard_finds_this_deployments_series_only() -> None:
+    # An account may hold dev and prod: a SEARCH without the filter would graph both as one.
+    lines = [line for widget in dashboard()["widgets"] for line in widget["properties"].get("metrics", [])]
+    searches = [
+        search for line in lines if isinstance(line[0], dict) for search in SEARCH.finditer(line[0]["expression"])
     ]
-    assert {"p50", "p99"} <= set(latency)
-    # Requests per route: every request records Faults (0 or 1), so its SampleCount counts them.
-    body = RESOURCES["HealthDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert 'MetricName=\\"Faults\\" deployment=\\"${AWS::StackName}\\"\', \'SampleCount\'' in body
+    assert searches
+    for search in searches:
+        assert dict(FILTER.findall(search["filters"])).get("deployment") == DEPLOYED["AWS::StackName"], search[0]
 
 
-def test_the_dashboard_shows_every_alarms_state_and_only_this_deployment() -> None:
-    [alarms] = [widget for widget in dashboard()["widgets"] if widget["type"] == "alarm"]
-    names = {
-        name
-        for name, resource in RESOURCES.items()
-        if isinstance(resource, dict) and resource.get("Type") == "AWS::CloudWatch::Alarm"
-    }
-    assert {arn.removesuffix(".Arn") for arn in alarms["properties"]["alarms"]} == names
-    body = RESOURCES["HealthDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    for expression in re.findall(r"SEARCH\('[^']*'", body):
-        assert 'deployment=\\"${AWS::StackName}\\"' in expression, expression
+def test_the_dashboard_graphs_every_metric_the_function_writes(function_series: set[Series]) -> None:
+    shown = {(namespace, metric) for namespace, metric, _, _ in dashboard_metrics(function_series)}
+    assert {(namespace, metric) for namespace, metric, _ in function_series} - shown == set()
 
 
-def test_the_stack_outputs_the_dashboards_console_url() -> None:
-    url = TEMPLATE["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
-    assert url.startswith("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home")
-    assert url.endswith("#dashboards:name=${HealthDashboard}")
+def test_the_dashboard_shows_every_alarms_state() -> None:
+    [alarms] = [widget["properties"]["alarms"] for widget in dashboard()["widgets"] if widget["type"] == "alarm"]
+    kinds = {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"}
+    every = {DEPLOYED[f"{name}.Arn"] for name, r in RESOURCES.items() if isinstance(r, dict) and r["Type"] in kinds}
+    assert set(alarms) == every
+
+
+def test_the_dashboards_name_is_its_stacks_and_its_regions() -> None:
+    # Dashboards are global to an account: the same stack in two regions needs two names.
+    name = RESOURCES["HealthDashboard"]["Properties"]["DashboardName"]
+    assert resolve(name, DEPLOYED) != resolve(name, {**DEPLOYED, "AWS::Region": "us-east-1"})
+    assert resolve(name, DEPLOYED) != resolve(name, {**DEPLOYED, "AWS::StackName": "petsage-health-dev"})

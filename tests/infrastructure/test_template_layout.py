@@ -1,63 +1,58 @@
-"""template.yaml reads as a newcomer needs it: shared settings once, parameters grouped, the
-operations in nested applications, and the deploy gate beside the function it gates."""
+"""template.yaml holds together: each function's handler is in the code its build ships, shared
+settings are said once, every parameter has its console group, and the nested operations
+templates take exactly what the parent passes them."""
 
 from __future__ import annotations
 
-import json
-import tomllib
+import importlib
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local_api.template import APPLICATION, load_template, nested_templates
+from local_api.template import functions, load_template, nested_templates
 from tests.conftest import REPO_ROOT
-from tests.infrastructure.stack import STACK_PSEUDO_PARAMETERS, composed
 
 PARENT = load_template()
 RESOURCES: dict[str, Any] = PARENT["Resources"]
-FUNCTIONS = {
-    name: r for name, r in RESOURCES.items() if isinstance(r, dict) and r["Type"] == "AWS::Serverless::Function"
-}
-# What operates the API without gating its deploys: in the nested applications, not the parent.
-OPERATIONS = {
-    "AWS::Synthetics::Canary",
-    "AWS::S3::Bucket",
-    "AWS::S3::BucketPolicy",
-    "AWS::IAM::Role",
-    "AWS::KMS::Key",
-    "AWS::SNS::Topic",
-    "AWS::SNS::TopicPolicy",
-    "AWS::SNS::Subscription",
-    "AWS::CloudWatch::Dashboard",
-}
-# The outputs the stack had before its operations moved into nested stacks: `make deploy` prints
-# them and on-call reads them, so none is renamed or lost.
-OUTPUTS = {
-    "ApiUrl",
-    "HealthUrl",
-    "ReadinessUrl",
-    "HealthFunctionArn",
-    "CanaryName",
-    "CanaryArtifactsBucketName",
-    "AlarmTopicArn",
-    "DeploymentApplication",
-    "DeploymentGroup",
-    "DashboardUrl",
-}
+FUNCTIONS = functions(PARENT)
+MAKEFILE = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+MAKEFILE_BUILT = [name for name in FUNCTIONS if RESOURCES[name].get("Metadata", {}).get("BuildMethod") == "makefile"]
 
 
-def test_what_both_functions_share_is_said_once_in_globals() -> None:
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_each_functions_handler_is_a_function_in_its_code(function: str) -> None:
+    spec = FUNCTIONS[function]
+    module_name, handler = spec.handler.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    assert Path(str(module.__file__)).is_relative_to(spec.code_dir)
+    assert callable(getattr(module, handler))
+
+
+@pytest.mark.parametrize("function", sorted(MAKEFILE_BUILT))
+def test_sam_build_runs_a_root_makefile_target_that_builds_the_functions_code(function: str) -> None:
+    # `sam build` runs `make build-<LogicalId>` from the context path, with ARTIFACTS_DIR set.
+    assert RESOURCES[function]["Metadata"]["ContextPath"] == "."
+    target = re.search(rf"^[^:\n]*\bbuild-{function}\b[^:\n]*:.*\n((?:\t.*\n)+)", MAKEFILE, re.MULTILINE)
+    assert target, f"no build-{function} target in the Makefile"
+    code_dir = FUNCTIONS[function].code_dir.relative_to(REPO_ROOT).as_posix().rstrip("/")
+    assert f"$(ROOT)/{code_dir} " in target.group(1), f"build-{function} builds another function's code"
+
+
+def test_no_function_repeats_or_overrides_what_globals_says() -> None:
+    # SAM appends a function's list to Globals' (`Architectures: [arm64, arm64]` fails the deploy),
+    # and a function's own value would hide the shared one.
+    def clashes(shared: dict[str, Any], own: dict[str, Any]) -> set[str]:
+        found = set()
+        for key in shared.keys() & own.keys():
+            both_maps = isinstance(shared[key], dict) and isinstance(own[key], dict)
+            found |= {f"{key}.{inner}" for inner in clashes(shared[key], own[key])} if both_maps else {key}
+        return found
+
     shared = PARENT["Globals"]["Function"]
-    assert shared["Runtime"] == "python3.13"
-    assert shared["Architectures"] == ["arm64"]
-    assert shared["Tracing"] == "Active"
-    assert shared["LoggingConfig"] == {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}
-    assert set(FUNCTIONS) == {"HealthFunction", "PreTrafficHookFunction"}
-    for name, function in FUNCTIONS.items():
-        properties = function["Properties"]
-        # A list here would be appended to Globals' (arm64 twice); anything else would hide it.
-        assert not {"Runtime", "Architectures", "Tracing"} & set(properties), name
-        assert set(properties["LoggingConfig"]) == {"LogGroup"}, name
+    clashing = {name: clashes(shared, RESOURCES[name]["Properties"]) for name in FUNCTIONS}
+    assert {name: keys for name, keys in clashing.items() if keys} == {}
 
 
 def test_every_parameter_is_in_exactly_one_console_group() -> None:
@@ -65,26 +60,6 @@ def test_every_parameter_is_in_exactly_one_console_group() -> None:
     grouped = [name for group in groups for name in group["Parameters"]]
     assert all(group["Label"]["default"] for group in groups)
     assert sorted(grouped) == sorted(PARENT["Parameters"])
-    assert len(grouped) == len(set(grouped))
-
-
-def test_the_operations_live_in_nested_applications() -> None:
-    assert {name: path.relative_to(REPO_ROOT).as_posix() for name, path in nested_templates().items()} == {
-        "AlarmTopicStack": "operations/alarm-topic.yaml",
-        "MonitoringStack": "operations/monitoring.yaml",
-    }
-    assert {r["Type"] for r in RESOURCES.values() if isinstance(r, dict)} & OPERATIONS == set()
-    nested = {r["Type"] for r in composed()["Resources"].values() if isinstance(r, dict)}
-    assert nested >= OPERATIONS
-
-
-def test_the_alarms_that_gate_deploys_stay_beside_the_deployment_preference_that_names_them() -> None:
-    preference = RESOURCES["HealthFunction"]["Properties"]["DeploymentPreference"]
-    gates = {alarm["Ref"] for alarm in preference["Alarms"]}
-    assert gates == {"NewVersionErrorsAlarm", "CanaryLivenessFailedAlarm"}
-    alarms = {name for name, r in RESOURCES.items() if isinstance(r, dict) and r["Type"] == "AWS::CloudWatch::Alarm"}
-    assert alarms == gates  # the paging alarms are the monitoring stack's
-    assert preference["Hooks"] == {"PreTraffic": {"Ref": "PreTrafficHookFunction"}}
 
 
 @pytest.mark.parametrize("name", sorted(nested_templates()))
@@ -96,33 +71,3 @@ def test_each_nested_template_is_plain_cloudformation_given_every_value_it_decla
     passed = RESOURCES[name]["Properties"].get("Parameters", {})
     assert set(passed) == set(child["Parameters"])
     assert all("Default" not in parameter for parameter in child["Parameters"].values()), "the parent decides"
-
-
-def test_the_stack_outputs_are_the_ones_it_always_had() -> None:
-    assert set(PARENT["Outputs"]) == OUTPUTS
-    # Those that come from a nested stack are that stack's output of the same name.
-    for name, output in PARENT["Outputs"].items():
-        value = output["Value"]
-        if (
-            isinstance(value, dict)
-            and "Fn::GetAtt" in value
-            and RESOURCES[value["Fn::GetAtt"][0]]["Type"] == APPLICATION
-        ):
-            _, attribute = value["Fn::GetAtt"]
-            # The topic's stack calls it TopicArn: it knows no other topic.
-            assert attribute == ("Outputs.TopicArn" if name == "AlarmTopicArn" else f"Outputs.{name}"), name
-
-
-def test_every_environment_deploys_nested_applications() -> None:
-    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
-    for env in ("default", "dev", "prod"):
-        assert "CAPABILITY_AUTO_EXPAND" in config[env]["deploy"]["parameters"]["capabilities"].split()
-
-
-def test_nested_stacks_name_the_deployment_by_the_parents_name_never_their_own() -> None:
-    # A nested stack's AWS::StackName is its own generated name ("<parent>-MonitoringStack-<id>"):
-    # the dashboard's name and the `deployment` dimension must be the parent's, passed in.
-    inlined = json.dumps(composed(), default=str)
-    for name in nested_templates():
-        for pseudo in STACK_PSEUDO_PARAMETERS:
-            assert f"{name}.{pseudo}" not in inlined

@@ -71,11 +71,16 @@ def test_openapi_document_is_served(local_api: LocalApi) -> None:
         ("OPTIONS", "/docs"),
     ],
 )
-def test_unrouted_requests_get_api_gateways_own_json_404(local_api: LocalApi, method: str, path: str) -> None:
+def test_unrouted_requests_get_the_functions_json_404_with_the_standard_headers(
+    local_api: LocalApi, method: str, path: str
+) -> None:
+    # The HTTP API's $default route hands every request no other route takes to the function.
     result = local_api.request(method, path)
     assert result.status == 404
     assert result.header("Content-Type") == "application/json"
-    assert result.body == b'{"message":"Not Found"}'
+    assert result.header("Cache-Control") == "no-store"
+    if method != "HEAD":
+        assert result.body == b'{"statusCode":404,"message":"Not Found"}'
 
 
 def test_query_strings_and_cookies_do_not_change_the_answer(local_api: LocalApi) -> None:
@@ -91,8 +96,8 @@ def test_a_line_is_logged_per_request_and_ctrl_c_stops_cleanly() -> None:
     code, stdout, stderr = stop_local_api(api)
     assert code == 0
     assert "stopped" in stderr
-    assert re.search(r"GET /api/v1/health\?probe=1 -> 200 in \d+\.\d ms \(route GET /api/v1/health\)$", stderr, re.M)
-    assert re.search(r"TRACE / -> 404 in \d+\.\d ms \(no route: gateway 404\)$", stderr, re.M)
+    assert re.search(r"GET /api/v1/health\?probe=1 -> 200 in \d+\.\d ms \(route \$default\)$", stderr, re.M)
+    assert re.search(r"TRACE / -> 404 in \d+\.\d ms \(route \$default\)$", stderr, re.M)
     assert "Traceback" not in stdout + stderr
 
 
@@ -104,7 +109,7 @@ def test_the_functions_json_log_lines_go_to_stdout_and_the_servers_own_lines_to_
     _, stdout, stderr = stop_local_api(api)
     function_lines = [json.loads(line) for line in stdout.splitlines()]
     answered = [line for line in function_lines if line.get("message") == "Request answered"]
-    assert [(line["route"], line["status"]) for line in answered] == [("GET /api/v1/health", 200)]
+    assert [(line["route"], line["status"]) for line in answered] == [("GET /api/v1/health", 200), ("not found", 404)]
     assert stderr.startswith("PetSage local API serving at http://127.0.0.1:")
     assert "DELETE /api/v1/health -> 404" in stderr
     assert not any(line.lstrip().startswith("{") for line in stderr.splitlines()), "no JSON on the server's stream"

@@ -61,21 +61,16 @@ def rss_bytes() -> int:
 
 
 def request_kinds() -> list[tuple[str, Any]]:
-    """Every template route (so readiness too, once routed), a 404, a malformed event, a direct invoke."""
-    from local_api.template import http_api_routes, load_template
+    """GET and HEAD of every path the function serves (signed: the IAM route answers), a 404, a
+    malformed event, a direct invoke."""
+    from tests.adversarial.contract import ROUTE_PATHS
+    from tests.conftest import request
 
-    base = json.loads((REPO_ROOT / "events" / "health.json").read_text())
-    kinds: list[tuple[str, Any]] = []
-    for route in sorted(http_api_routes(load_template()), key=str):
-        event = copy.deepcopy(base)
-        event["rawPath"] = event["requestContext"]["http"]["path"] = route.path
-        event["requestContext"]["http"]["method"] = route.method
-        event["routeKey"] = event["requestContext"]["routeKey"] = str(route)
-        kinds.append((str(route), event))
-    missing = copy.deepcopy(base)
-    missing["rawPath"] = missing["requestContext"]["http"]["path"] = "/api/v1/nothing-here"
-    kinds.append(("404", missing))
-    malformed = copy.deepcopy(base)
+    kinds: list[tuple[str, Any]] = [
+        (f"{method} {path}", request(method, path, signed=True)) for path in ROUTE_PATHS for method in ("GET", "HEAD")
+    ]
+    kinds.append(("404", request("GET", "/api/v1/nothing-here")))
+    malformed = request()
     del malformed["requestContext"]["http"]
     kinds.append(("malformed", malformed))
     kinds.append(("direct", {}))

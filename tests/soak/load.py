@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from local_api.template import http_api_routes, load_template
+from tests.adversarial.contract import ROUTE_PATHS
 
 READINESS_PATH = "/api/v1/health/ready"
 
@@ -22,12 +23,11 @@ class LoadResult:
 
 
 def request_mix() -> list[tuple[str, str, int]]:
-    """(method, path, expected status): every template route, an unknown path, an unrouted verb.
-
-    The load is unsigned: an IAM-authorized route answers API Gateway's 403.
+    """(method, path, expected status): GET and HEAD of every path the function serves, an unknown
+    path, an unrouted verb. The load is unsigned: an IAM-authorized route answers API Gateway's 403.
     """
-    routes = sorted(http_api_routes(load_template()), key=str)
-    mix = [(route.method, route.path, 403 if route.authorizer == "AWS_IAM" else 200) for route in routes]
+    signed = {route.path for route in http_api_routes(load_template()) if route.authorizer == "AWS_IAM"}
+    mix = [(method, path, 403 if path in signed else 200) for path in ROUTE_PATHS for method in ("GET", "HEAD")]
     return [*mix, ("GET", "/api/v1/nothing-here", 404), ("TRACE", "/api/v1/health", 404)]
 
 

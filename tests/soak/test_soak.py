@@ -22,8 +22,8 @@ from tests.soak.load import hammer
 
 pytestmark = pytest.mark.soak
 
-INVOCATIONS = int(os.environ.get("PETSAGE_SOAK_INVOCATIONS", "5000"))
-REQUESTS = int(os.environ.get("PETSAGE_SOAK_REQUESTS", "2000"))
+INVOCATIONS = int(os.environ.get("PETSAGE_SOAK_INVOCATIONS", "3000"))
+REQUESTS = int(os.environ.get("PETSAGE_SOAK_REQUESTS", "1000"))
 # `make soak` raises the counts and gets a progress line per tenth; `make test`'s stay quiet.
 LONG_RUN = {"PETSAGE_SOAK_INVOCATIONS", "PETSAGE_SOAK_REQUESTS"} & set(os.environ)
 CONCURRENCY = 32

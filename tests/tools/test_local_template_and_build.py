@@ -1,14 +1,12 @@
-"""What the local tools read from a template, and when make invoke builds a function again."""
+"""What the local tools read from a template, and how make invoke builds each function."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from local_api.build import BuildError, Recipe, inputs_digest, recipe
-from local_api.template import FunctionSpec, functions, load_template
+from local_api.build import Recipe, recipe
+from local_api.template import TEMPLATE_PATH, FunctionSpec, functions, load_template
 from tests.conftest import REPO_ROOT
 
 TEMPLATE = load_template()
@@ -88,41 +86,20 @@ def test_parameters_resolve_to_their_defaults_and_globals_apply() -> None:
     assert (specs["Second"].memory_size, specs["Second"].log_format) == (FunctionSpec.memory_size, "Text")
 
 
-# --- when a build is made again -----------------------------------------------------------------
+# --- how make invoke builds a function ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("code", "handler", "name"),
-    [
-        ("functions/api", "handler.lambda_handler", "api"),
-        ("functions/pre_traffic_hook", "pre_traffic_hook.handler.lambda_handler", "pre_traffic_hook"),
-    ],
-)
-def test_the_build_scripts_functions_are_built_by_it_from_their_code_and_the_events(
-    code: str, handler: str, name: str
-) -> None:
-    how = recipe(FunctionSpec("Function", REPO_ROOT / code, handler, {}))
-    assert how.command is not None
-    assert how.command[1] == str(REPO_ROOT / "scripts" / "build_function.py")
-    assert list(how.command[2:]) == ["--function", name, "--arch", "host", "{out}"]
-    assert set(how.inputs) == {REPO_ROOT / code, REPO_ROOT / "scripts/build_function.py", REPO_ROOT / "events"}
-
-
-def test_a_function_with_dependencies_and_no_recipe_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text("requests==2.32.3\n")
-    with pytest.raises(BuildError, match=r"Other: no host build recipe for .* RECIPES, or one to local_api/build.py"):
-        recipe(FunctionSpec("Other", tmp_path, "app.handler", {}))
-
-
-def test_the_digest_changes_with_any_input_file_and_ignores_bytecode(tmp_path: Path) -> None:
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "app.py").write_text("A = 1\n")
-    how = Recipe(None, (tmp_path,))
-    before = inputs_digest(how)
-    (tmp_path / "pkg" / "__pycache__").mkdir()
-    (tmp_path / "pkg" / "__pycache__" / "mod.cpython-313.pyc").write_bytes(b"\0")
-    assert inputs_digest(how) == before, "bytecode left by a test run is not an input"
-    (tmp_path / "pkg" / "mod.py").write_text("")
-    added = inputs_digest(how)
-    (tmp_path / "app.py").write_text("A = 2\n")
-    assert len({before, added, inputs_digest(how)}) == 3
+def test_make_invoke_builds_each_function_as_sam_build_does_and_again_when_an_input_changes() -> None:
+    specs = functions(TEMPLATE)
+    out = Path("/artifacts/HealthFunction")
+    api = recipe(specs["HealthFunction"], TEMPLATE_PATH, out)
+    assert api.command is not None
+    assert api.command[-3:] == ["build-HealthFunction", f"ARTIFACTS_DIR={out}", "BUILD_ARCH=host"], "its make target"
+    assert set(api.inputs) == {
+        REPO_ROOT / "Makefile",
+        REPO_ROOT / "scripts" / "build_function.py",
+        specs["HealthFunction"].code_dir,
+        REPO_ROOT / "requirements.txt",
+    }, "what the target's recipe names"
+    hook = recipe(specs["PreTrafficHookFunction"], TEMPLATE_PATH, out)
+    assert hook == Recipe(None, [specs["PreTrafficHookFunction"].code_dir]), "SAM's default build: the code, copied"

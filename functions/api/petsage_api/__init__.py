@@ -1,5 +1,9 @@
-"""The PetSage API as one Lambda function: a Powertools resolver with a router per feature.
+"""The PetSage API as one Lambda function: Powertools' resolver with a router per feature.
 
-`app` is the composition root; `health`, `root` and `docs` are the features; the other modules
-are what every request shares: sorting invocations, finishing responses, errors, observability.
+Read it in this order: `handler.py` (Lambda's entry point), `app.py` (the composition root),
+`http_api.py` (what every request shares), then a feature's `router.py` and `models.py`.
 """
+
+TITLE = "PetSage API"
+VERSION = "1.0.0"
+DESCRIPTION = "The official API for the PetSage Pet Care Companion."

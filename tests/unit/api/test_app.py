@@ -1,53 +1,55 @@
-"""The composition root (petsage_api.app): every router included under its prefix, with the API's
-OpenAPI metadata; and the committed openapi.json is what the function serves (`make openapi`
-refreshes it)."""
+"""The composition root (petsage_api.app): every feature's router under its prefix, the API's OpenAPI
+metadata, the committed examples in events/ answered as documented, and the committed openapi.json
+and the README's routes are the function's own (`make openapi` refreshes both)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+
+import pytest
 
 from petsage_api.app import API_V1, app
-from petsage_api.docs import documents
-from tests.conftest import REPO_ROOT, load_event
-
-Invoke = Callable[[Any], Any]
+from petsage_api.docs import openapi_json
+from tests.conftest import EVENTS_DIR, REPO_ROOT, Invoke, load_event, request
+from tests.contract import LIVENESS
 
 
 def test_each_router_is_included_under_its_prefix(invoke: Invoke) -> None:
-    # root and docs at the API's root, every feature under the version prefix; the docs are not in
-    # the schema. (Which routes exist at all: tests/infrastructure/test_route_inventory.py.)
-    paths = set(json.loads(documents.openapi_json(app))["paths"])
+    # The root at the API's root, every feature under the version prefix.
+    paths = set(json.loads(openapi_json(app))["paths"])
     assert {"/", f"{API_V1}/health", f"{API_V1}/health/ready", f"{API_V1}/health/ready/details"} <= paths
     assert {path for path in paths if path != "/" and not path.startswith(f"{API_V1}/")} == set()
-    for name in ("root", "health", "ready", "docs", "openapi"):
-        assert invoke(load_event(name))["statusCode"] == 200, name
+    for path in paths:
+        assert invoke(request("GET", path, signed=True))["statusCode"] == 200, path
 
 
-def test_openapi_document_lists_every_public_route_with_its_model(invoke: Invoke) -> None:
-    response = invoke(load_event("openapi"))
-    document = json.loads(response["body"])
-    assert response["headers"]["Content-Type"] == "application/json"
-    assert document["info"] == {
+def test_the_openapi_document_names_the_api() -> None:
+    assert json.loads(openapi_json(app))["info"] == {
         "title": "PetSage API",
         "version": "1.0.0",
         "description": "The official API for the PetSage Pet Care Companion.",
     }
-    health = document["paths"]["/api/v1/health"]["get"]
-    assert health["summary"] == "Perform a System Health Check"
-    assert health["tags"] == ["System"]
-    assert health["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/HealthCheckResponse"
-    }
-    root = document["paths"]["/"]["get"]
-    assert root["tags"] == ["Root"]
-    assert root["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/WelcomeResponse"
-    }
 
 
-def test_committed_openapi_matches_the_generated_document() -> None:
+def test_the_committed_openapi_document_and_the_readmes_routes_are_the_served_ones() -> None:
+    from scripts.generate_openapi import routes_table
+
+    document = json.loads(openapi_json(app))
     committed = json.loads((REPO_ROOT / "openapi.json").read_text(encoding="utf-8"))
-    generated = json.loads(documents.openapi_json(app))
-    assert committed == generated, "openapi.json is stale: run `make openapi` and commit the result"
+    assert committed == document, "openapi.json is stale: run `make openapi` and commit it"
+    assert routes_table(document) in (REPO_ROOT / "README.md").read_text(encoding="utf-8"), "run `make openapi`"
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in EVENTS_DIR.glob("*.json")))
+def test_every_committed_example_event_is_answered_as_its_route_documents(invoke: Invoke, name: str) -> None:
+    # `sam local invoke -e events/<name>.json`: a request gets a status its route documents,
+    # anything else (a schedule, a hook's trigger) the liveness object.
+    event = load_event(name)
+    answer = invoke(event)
+    if "requestContext" not in event:
+        assert answer == LIVENESS
+        return
+    path = event["rawPath"]
+    method = event["requestContext"]["http"]["method"].lower()
+    documented = json.loads(openapi_json(app))["paths"][path][method]["responses"]
+    assert str(answer["statusCode"]) in documented

@@ -53,7 +53,7 @@ class ForbiddenResponse(BaseModel):
 
 
 class CheckStatus(StrEnum):
-    PASS = "pass"  # healthy (a status word, not a password)  # noqa: S105  # nosec B105
+    PASS = "pass"  # healthy
     WARN = "warn"  # healthy, with some concern (slow, or a table that is updating)
     FAIL = "fail"  # unhealthy: unreachable, missing, denied, timed out or misconfigured
 

@@ -14,15 +14,24 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from petsage_api import VERSION
 from petsage_api.health.checks import COMPONENT_TYPES, PROBES, Clients, check
 from petsage_api.health.config import Dependency, ReadinessConfig
 from petsage_api.health.models import CheckResult, CheckStatus, ReadinessResponse
-from petsage_api.observability import logger, record_dependency
+from petsage_api.observability import DEPLOYMENT, NAMESPACE, SERVICE, flush, invocation_fields, logger
 
 MEASUREMENT = "responseTime"
 # Time kept back from Lambda's own deadline to build and return the answer.
 RESPONSE_MARGIN_SECONDS = 0.25
 DESCRIPTION = "Readiness of the PetSage API: reachability of the dependencies this deployment checks."
+DEPENDENCY_RECORD = "Dependency checked"
+
+# One more EMF line per dependency check run (a cached answer runs none): its own dimension, the
+# check key, so its own metric set.
+dependency_metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+dependency_metrics.set_default_dimensions(deployment=DEPLOYMENT, service=SERVICE)
 
 
 @dataclass(frozen=True)
@@ -34,30 +43,20 @@ class _Measurement:
 
 
 class ReadinessProbe:
-    def __init__(self, config: ReadinessConfig, service_id: str, version: str) -> None:
+    def __init__(self, config: ReadinessConfig, version: str = VERSION, service_id: str = SERVICE) -> None:
         self.config = config
-        self.service_id = service_id
         self.version = version  # the API's public version, reported as `version`
+        self.service_id = service_id
         self._clients = Clients(config.timeout_seconds)
         self._cached: tuple[float, ReadinessResponse] | None = None
         self._lock = threading.Lock()
-        self._problems_logged = False
+        # Said once, when the environment starts; the readiness answer reports them as failing checks.
+        for problem in config.problems:
+            logger.warning("Readiness configuration problem", extra={"problem": problem})
 
     @classmethod
-    def from_environment(cls, service_id: str, version: str) -> ReadinessProbe:
-        """Configured by the function's environment; POWERTOOLS_SERVICE_NAME, when set, names the service."""
-        return cls(
-            ReadinessConfig.from_environment(os.environ), os.environ.get("POWERTOOLS_SERVICE_NAME", service_id), version
-        )
-
-    def log_configuration_problems(self) -> None:
-        """Once per execution environment, on its first invocation: the lines carry its ids, and a
-        provisioned environment, which has no cold start, logs them too. Later calls log nothing."""
-        if self._problems_logged:
-            return
-        self._problems_logged = True
-        for problem in self.config.problems:
-            logger.warning("Readiness configuration problem", extra={"problem": problem})
+    def from_environment(cls) -> ReadinessProbe:
+        return cls(ReadinessConfig.from_environment(os.environ))
 
     def report(self, remaining_seconds: float | None = None) -> ReadinessResponse:
         """The current readiness, measured or reused from the last TTL window."""
@@ -128,7 +127,7 @@ class ReadinessProbe:
         for future, dependency in futures.items():
             measurement = self._outcome(future, dependency, started, deadline)
             latency_ms = round(measurement.latency_ms, 1)  # as observedValue shows it
-            record_dependency(dependency.component_name, latency_ms, measurement.status is CheckStatus.FAIL)
+            _record(dependency.component_name, latency_ms, failed=measurement.status is CheckStatus.FAIL)
             results[dependency] = measurement
         return results
 
@@ -161,3 +160,13 @@ class ReadinessProbe:
             extra={"check": dependency.component_name, "timeout_seconds": deadline},
         )
         return _Measurement(CheckStatus.FAIL, (time.perf_counter() - started) * 1000, datetime.now(UTC))
+
+
+def _record(check: str, latency_ms: float, *, failed: bool) -> None:
+    """One line per dependency check run: that dependency's latency and failure, with the invocation's ids."""
+    dependency_metrics.add_dimension(name="dependency", value=check)
+    dependency_metrics.add_metric(name="DependencyLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    dependency_metrics.add_metric(name="DependencyFailures", unit=MetricUnit.Count, value=1 if failed else 0)
+    for key, value in invocation_fields(level="INFO", message=DEPENDENCY_RECORD, failed=failed).items():
+        dependency_metrics.add_metadata(key=key, value=value)
+    flush(dependency_metrics)

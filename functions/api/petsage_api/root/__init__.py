@@ -1,1 +1,1 @@
-"""The API root: the greeting at `/`."""
+"""The API root: a greeting that points at the documentation."""

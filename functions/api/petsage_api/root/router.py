@@ -1,4 +1,4 @@
-"""The API root: a greeting that points at the documentation."""
+"""The API root's route: the greeting at `/`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from petsage_api.root.models import WelcomeResponse
 
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves __init__ unannotated
+router = APIGatewayHttpRouter()
 
 
 @router.get("/", tags=["Root"], summary="Read Root")

@@ -34,7 +34,7 @@ from petsage_api.health import checks
 from petsage_api.health.checks import Clients
 from petsage_api.health.config import Dependency
 from petsage_api.health.models import CheckStatus
-from tests.conftest import AWS_REGION, load_event, logged
+from tests.conftest import AWS_REGION, logged, request
 from tests.conftest import create_resources as create_resources_named
 from tests.readiness_helpers import (
     DRAFT_SCHEMA,
@@ -71,7 +71,7 @@ KEYS = {"dynamodb/pets:responseTime", "s3/petsage-assets:responseTime", "ssm//pe
 def test_every_reachable_dependency_passes(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     create_resources()
     use_probe(monkeypatch, probe(**ALL_PRESENT))
-    response = invoke(load_event("ready-details"))
+    response = invoke(request("GET", "/api/v1/health/ready/details", signed=True))
     body = json.loads(response["body"])
     assert response["statusCode"] == 200
     assert body["status"] == "pass"
@@ -91,7 +91,7 @@ def test_a_missing_resource_fails_with_503_and_keeps_the_error_in_the_logs(
 ) -> None:
     create_resources()
     use_probe(monkeypatch, probe(**{**ALL_PRESENT, "HEALTH_DYNAMODB_TABLES": "pets,vanished"}))
-    response = invoke(load_event("ready-details"))
+    response = invoke(request("GET", "/api/v1/health/ready/details", signed=True))
     body = json.loads(response["body"])
     assert response["statusCode"] == 503
     assert body["status"] == "fail"
@@ -121,7 +121,7 @@ def test_access_denied_fails_the_check(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
     use_probe(monkeypatch, probe(**ALL_PRESENT))
-    response = invoke(load_event("ready-details"))
+    response = invoke(request("GET", "/api/v1/health/ready/details", signed=True))
     assert response["statusCode"] == 503
     assert statuses(json.loads(response["body"])) == dict.fromkeys(KEYS, "fail")
     assert "AccessDenied" not in response["body"]
@@ -315,7 +315,7 @@ def test_an_http_dependency_passes_on_2xx_only(
 
 def test_redirects_are_not_followed(invoke: Invoke, monkeypatch: pytest.MonkeyPatch, downstream: Downstream) -> None:
     use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/moved"))
-    invoke(load_event("ready-details"))
+    invoke(request("GET", "/api/v1/health/ready/details", signed=True))
     assert downstream.paths() == ["/moved"]
 
 
@@ -323,14 +323,15 @@ def test_no_credentials_or_cookies_are_sent_downstream(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, downstream: Downstream
 ) -> None:
     use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + "/health", HEALTH_CACHE_TTL_SECONDS="0"))
-    event = load_event("ready-details")  # the caller's own signature and cookies stay with the caller
+    # The caller's own signature and cookies stay with the caller.
+    event = request("GET", "/api/v1/health/ready/details", signed=True)
     event["cookies"] = ["session=caller"]
     invoke(event)
     invoke(event)
     [(_, first), (_, second)] = downstream.requests
     for headers in (first, second):
         assert not {"authorization", "cookie", "x-amz-date"} & set(headers)
-        assert headers["user-agent"] == "petsage-health-readiness"
+        assert headers["user-agent"] == "petsage-api-readiness"
 
 
 def test_only_the_first_few_kib_of_a_huge_body_are_read(
@@ -375,7 +376,7 @@ def test_a_url_without_a_path_is_asked_for_the_root(downstream: Downstream) -> N
     assert status_of(downstream.url) is CheckStatus.PASS
     [(path, headers)] = downstream.requests
     assert path == "/"
-    assert (headers["user-agent"], headers["accept"]) == ("petsage-health-readiness", "*/*")
+    assert (headers["user-agent"], headers["accept"]) == ("petsage-api-readiness", "*/*")
 
 
 def test_a_body_still_dripping_at_the_deadline_is_not_ready(downstream: Downstream) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from tests.conftest import EVENTS_DIR, INVOKE_ONCE, load_event, run_in_fresh_interpreter
+from tests.conftest import EVENTS_DIR, INVOKE_ONCE, request, run_in_fresh_interpreter
 from tests.contract import LIVENESS_BODY
 from tests.readiness_helpers import probe, use_probe
 
@@ -23,8 +23,8 @@ def test_liveness_is_unaffected_when_every_dependency_fails(invoke: Invoke, monk
     use_probe(
         monkeypatch, probe(HEALTH_DYNAMODB_TABLES="a-gone", HEALTH_S3_BUCKETS="b-gone", HEALTH_SSM_PARAMETERS="/c")
     )
-    assert invoke(load_event("ready"))["statusCode"] == 503
-    health = invoke(load_event("health"))
+    assert invoke(request("GET", "/api/v1/health/ready"))["statusCode"] == 503
+    health = invoke(request())
     assert health["statusCode"] == 200
     assert health["body"] == LIVENESS_BODY
 

@@ -22,14 +22,12 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from petsage_api.app import API_VERSION
 from petsage_api.health import checks, readiness
 from petsage_api.health.checks import Clients
 from petsage_api.health.config import ReadinessConfig
 from petsage_api.health.models import CheckStatus
 from petsage_api.health.readiness import ReadinessProbe
-from petsage_api.observability import SERVICE
-from tests.conftest import AWS_REGION, load_event, logged
+from tests.conftest import AWS_REGION, logged, request
 from tests.readiness_helpers import (
     FAILING,
     HEALTHY,
@@ -116,7 +114,7 @@ def test_a_check_warns_from_half_its_budget_and_the_function_stays_ready(
     assert report.checks["dynamodb/pets:responseTime"][0].status is status
     assert report.status is status
     use_probe(monkeypatch, readiness_probe)
-    response = invoke(load_event("ready"))  # a warning still takes traffic
+    response = invoke(request("GET", "/api/v1/health/ready"))  # a warning still takes traffic
     assert (response["statusCode"], json.loads(response["body"])["status"]) == (200, status.value)
 
 
@@ -286,7 +284,7 @@ def test_a_failing_critical_dependency_fails_readiness_and_an_optional_one_warns
     assert statuses(body)[f"{failing_key}:responseTime"] == "fail"  # the component itself failed either way
     assert [s for k, s in statuses(body).items() if not k.startswith(failing_key)] == ["pass"] * 4
     assert (code, body["status"]) == ((200, "warn") if optional else (503, "fail"))
-    public = invoke(load_event("ready"))
+    public = invoke(request("GET", "/api/v1/health/ready"))
     assert (public["statusCode"], json.loads(public["body"])["status"]) == (code, body["status"])
 
 
@@ -352,21 +350,33 @@ def test_an_answer_is_reused_until_its_ttl_has_passed(clock: Clock, monkeypatch:
 # --- identity: which service and release answered -------------------------------------------------
 
 
-def test_the_service_and_release_come_from_the_functions_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "petsage-health-canary")
+def test_the_release_and_configuration_come_from_the_functions_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEALTH_RELEASE_ID", "a1b2c3d")
     monkeypatch.setenv("HEALTH_S3_BUCKETS", "Not A Bucket")
-    report = ReadinessProbe.from_environment(service_id=SERVICE, version=API_VERSION).report()
-    assert (report.service_id, report.release_id) == ("petsage-health-canary", "a1b2c3d")
+    report = ReadinessProbe.from_environment().report()
+    assert (report.service_id, report.version, report.release_id) == ("petsage-api", "1.0.0", "a1b2c3d")
     assert report.status is CheckStatus.FAIL  # the configuration was read from the environment too
 
 
-def test_without_a_service_name_the_service_is_petsage_health(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
+def test_without_a_release_id_the_release_is_the_function_version(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEALTH_RELEASE_ID", raising=False)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_VERSION", "12")
-    report = ReadinessProbe.from_environment(service_id=SERVICE, version=API_VERSION).report()
-    assert (report.service_id, report.release_id) == ("petsage-health", "12")
+    assert ReadinessProbe.from_environment().report().release_id == "12"
+
+
+def test_configuration_problems_are_logged_once_when_the_environment_starts(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, written: Callable[[], list[dict[str, Any]]]
+) -> None:
+    # Logged where the configuration is read, at init: provisioned environments, which never have
+    # a cold-start invocation, log them too; the readiness answer reports them on every request.
+    use_probe(monkeypatch, probe(HEALTH_CHECK_TIMEOUT_SECONDS="soon", HEALTH_S3_BUCKETS="Bad!"))
+    invoke(request("GET", "/api/v1/health/ready"))
+    invoke(request("GET", "/api/v1/health/ready"))
+    problems = [line for line in written() if line["message"] == "Readiness configuration problem"]
+    assert [(line["level"], line["problem"]) for line in problems] == [
+        ("WARNING", "HEALTH_S3_BUCKETS: 1 value(s) are not valid s3 names; reported as fail"),
+        ("WARNING", "HEALTH_CHECK_TIMEOUT_SECONDS='soon' is not a number of seconds >= 0.001; using 1"),
+    ]
 
 
 # --- metrics per dependency -----------------------------------------------------------------------
@@ -389,13 +399,11 @@ def test_each_executed_check_writes_its_latency_and_failure_metric_once(
     cached = ReadinessProbe(
         ReadinessConfig.from_environment(
             {"HEALTH_DYNAMODB_TABLES": "pets", "HEALTH_S3_BUCKETS": "missing-bucket", "HEALTH_CACHE_TTL_SECONDS": "60"}
-        ),
-        "petsage-test",
-        API_VERSION,
+        )
     )
     use_probe(monkeypatch, cached)
-    invoke(load_event("ready"))
-    invoke(load_event("ready"))  # answered from the cache: no check runs, no dependency line
+    invoke(request("GET", "/api/v1/health/ready"))
+    invoke(request("GET", "/api/v1/health/ready"))  # answered from the cache: no check runs, no dependency line
     lines = written()
     by_check = dependency_records(lines)
     assert set(by_check) == {"dynamodb/pets", "s3/missing-bucket"}
@@ -405,7 +413,7 @@ def test_each_executed_check_writes_its_latency_and_failure_metric_once(
         line = by_check[check]
         [directive] = line["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "PetSage"
-        assert directive["Dimensions"] == [["deployment", "dependency", "service"]]
+        assert directive["Dimensions"] == [["deployment", "service", "dependency"]]
         assert {m["Name"]: m["Unit"] for m in directive["Metrics"]} == {
             "DependencyLatency": "Milliseconds",
             "DependencyFailures": "Count",
@@ -413,5 +421,5 @@ def test_each_executed_check_writes_its_latency_and_failure_metric_once(
         assert line["DependencyFailures"] == [failures]
         assert line["deployment"] == first_request["deployment"]
         assert line["function_request_id"] == first_request["function_request_id"]
-        body = json.loads(invoke(load_event("ready-details"))["body"])
+        body = json.loads(invoke(request("GET", "/api/v1/health/ready/details", signed=True))["body"])
         assert line["DependencyLatency"] == [body["checks"][f"{check}:responseTime"][0]["observedValue"]]

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from local_api.lambda_runtime import LocalLambdaContext
-from tests.conftest import load_event, logged
+from tests.conftest import logged, request
 from tests.contract import LIVENESS_BODY
 from tests.readiness_helpers import (
     DRAFT_SCHEMA,
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("aws_environment")
 
 
 def test_health_answers_the_exact_liveness_body(invoke: Invoke) -> None:
-    response = invoke(load_event("health"))
+    response = invoke(request())
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"] == "application/json"
     assert response["body"] == LIVENESS_BODY
@@ -41,8 +41,9 @@ def test_health_answers_the_exact_liveness_body(invoke: Invoke) -> None:
 
 
 def test_with_nothing_configured_readiness_passes_with_no_checks(invoke: Invoke) -> None:
-    for event, expected_checks in (("ready", None), ("ready-details", {})):
-        response = invoke(load_event(event))
+    for signed, expected_checks in ((False, None), (True, {})):
+        path = "/api/v1/health/ready/details" if signed else "/api/v1/health/ready"
+        response = invoke(request("GET", path, signed=signed))
         assert response["statusCode"] == 200
         assert response["headers"]["Content-Type"] == "application/health+json"
         assert response["headers"]["Cache-Control"] == "no-store"
@@ -53,7 +54,7 @@ def test_with_nothing_configured_readiness_passes_with_no_checks(invoke: Invoke)
 
 
 def test_status_opens_the_body_for_route53_string_matching(invoke: Invoke) -> None:
-    assert invoke(load_event("ready"))["body"].startswith('{"status":"pass"')
+    assert invoke(request("GET", "/api/v1/health/ready"))["body"].startswith('{"status":"pass"')
 
 
 @mock_aws
@@ -61,7 +62,7 @@ def test_head_readiness_has_the_status_and_headers_without_a_body(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_probe(monkeypatch, probe(HEALTH_S3_BUCKETS="no-such-bucket"))
-    response = invoke(load_event("ready-head"))
+    response = invoke(request("HEAD", "/api/v1/health/ready"))
     assert response["statusCode"] == 503
     assert response["headers"]["Content-Type"] == "application/health+json"
     assert response["body"] == ""
@@ -80,7 +81,7 @@ def test_the_route_hands_lambdas_remaining_time_to_the_readiness_probe(
     from handler import lambda_handler
 
     use_probe(monkeypatch, probe(HEALTH_DYNAMODB_TABLES="pets"))
-    response = lambda_handler(load_event("ready"), _Context("HealthFunction"))
+    response = lambda_handler(request("GET", "/api/v1/health/ready"), _Context("HealthFunction"))
     assert response["statusCode"] == 503
     assert logged(caplog, "Dependency check timed out")["timeout_seconds"] == 0.125  # 0.375 s less 0.25
 
@@ -93,7 +94,7 @@ def test_without_a_lambda_context_the_route_uses_the_configured_timeout(
     # Tools that run the resolver themselves may pass no context at all.
     readiness_probe = probe(HEALTH_DYNAMODB_TABLES="pets", HEALTH_CHECK_TIMEOUT_SECONDS="0.125")
     use_probe(monkeypatch, readiness_probe)
-    assert app.resolve(load_event("ready"), None)["statusCode"] == 503  # type: ignore[arg-type]
+    assert app.resolve(request("GET", "/api/v1/health/ready"), None)["statusCode"] == 503  # type: ignore[arg-type]
     assert logged(caplog, "Dependency check timed out")["timeout_seconds"] == 0.125
 
 
@@ -116,11 +117,11 @@ def test_the_public_answer_names_no_resource_whatever_is_configured(
         environ["HEALTH_S3_BUCKETS"] += ",Not_A_Bucket!"
         environ["HEALTH_OPTIONAL_DEPENDENCIES"] = "s3/pawprint-assets"
     use_probe(monkeypatch, probe(**environ))
-    for event in ("ready", "ready-head"):
-        response = invoke(load_event(event))
+    for method in ("GET", "HEAD"):
+        response = invoke(request(method, "/api/v1/health/ready"))
         assert response["statusCode"] == (200 if healthy else 503)
         assert response["headers"]["Content-Type"] == "application/health+json"
-        if event == "ready":
+        if method == "GET":
             assert set(json.loads(response["body"])) == PUBLIC_KEYS
         shown = json.dumps(response)
         names = [value for values in environ.values() for value in values.split(",")]
@@ -132,7 +133,7 @@ def test_the_details_refuse_an_event_without_an_iam_authorizer(invoke: Invoke) -
     # Should the template ever lose `Auth: AWS_IAM`, API Gateway would pass unsigned requests on.
     authorizers: list[dict[str, Any] | None] = [None, {}, {"iam": None}, {"iam": {}}, {"jwt": {"claims": {"sub": "x"}}}]
     for authorizer in authorizers:
-        event = load_event("ready-details")
+        event = request("GET", "/api/v1/health/ready/details", signed=True)
         if authorizer is None:
             del event["requestContext"]["authorizer"]
         else:
@@ -144,8 +145,8 @@ def test_the_details_refuse_an_event_without_an_iam_authorizer(invoke: Invoke) -
 
 
 def test_the_details_answer_the_full_draft_document_to_a_signed_request(invoke: Invoke) -> None:
-    response = invoke(load_event("ready-details"))
+    response = invoke(request("GET", "/api/v1/health/ready/details", signed=True))
     assert response["statusCode"] == 200
     assert set(json.loads(response["body"])) == PUBLIC_KEYS | {"checks"}
-    head = invoke(load_event("ready-details-head"))
+    head = invoke(request("HEAD", "/api/v1/health/ready/details", signed=True))
     assert (head["statusCode"], head["body"]) == (200, "")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from petsage_api.root.models import WelcomeResponse
-from tests.conftest import load_event
+from tests.conftest import request
 
 Invoke = Callable[[Any], Any]
 
@@ -15,7 +15,7 @@ WELCOME = {"message": "Welcome to the PetSage API! Find our docs at /docs"}
 
 
 def test_root_welcomes_and_points_at_the_docs(invoke: Invoke) -> None:
-    response = invoke(load_event("root"))
+    response = invoke(request("GET", "/"))
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == WELCOME
 

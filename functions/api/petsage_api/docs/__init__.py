@@ -1,1 +1,0 @@
-"""Documentation: Swagger UI and the OpenAPI document, built on first request."""
