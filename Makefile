@@ -123,7 +123,7 @@ soak: .venv/.dev ## 100,000 warm invocations, then 20,000 requests 32 at a time 
 	PETSAGE_SOAK_INVOCATIONS=100000 PETSAGE_SOAK_REQUESTS=20000 $(PY) -m pytest tests/soak -p no:xdist -v
 
 # mutmut over functions/api with the unit and adversarial tests; fails when a module kills under
-# 90 % of its mutants that are not equivalent (docs/testing.md). JOBS=1 leaves a core free.
+# 90 % of the mutants a test can run and tell apart (docs/testing.md). JOBS=1 leaves a core free.
 .PHONY: mutation
 mutation: .venv/.dev ## Mutation testing of functions/api: killed/survived per module, >= 90 % each
 	$(PY) -m scripts.mutation $(if $(JOBS),--jobs $(JOBS))

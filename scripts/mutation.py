@@ -7,6 +7,16 @@ a copy of the project, `mutants/`. The tests import the function as `handler` an
 tests and their subprocesses import the mutants. Each run starts afresh: a result kept from a
 run against other tests would be a stale verdict.
 
+What mutmut cannot test is shown apart, never marked away in the function's code:
+- it mutates no decorated function (bar one decorated by @staticmethod or @classmethod alone) and
+  no module-level code; the report lists the decorated functions of each module;
+- it tests each mutant in a worker forked once the tests' modules are imported, so a function
+  that runs only while they are imported (a route's documented responses, a name rule compiled
+  into a constant) never runs with its mutant. mutmut's stats run would credit such a function
+  to the first test; this module, a pytest plugin in mutmut's runs ([tool.mutmut]
+  pytest_add_cli_args), writes down and forgets what collection reached, so mutmut finds no test
+  for those functions, and the table counts their mutants as "import", out of the kill %.
+
 Progress goes to stderr (scripts/progress.py), mutmut's own output to `.mutation/mutmut.log`.
 The table goes to stdout; the exit status is 1 when any module kills under `THRESHOLD` percent.
 """
@@ -14,6 +24,7 @@ The table goes to stdout; the exit status is 1 when any module kills under `THRE
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -22,16 +33,23 @@ import subprocess  # runs mutmut from our own environment, fixed argv, no shell 
 import sys
 import time
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scripts.progress import Progress
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = ROOT / ".mutation"
 FUNCTION = Path("functions/api")
 # Surviving mutants no test can kill, each with its reason; the table leaves them out of the score.
 EQUIVALENTS = ROOT / "scripts" / "mutation_equivalents.toml"
+# The functions mutmut's stats run reached while the tests were being collected (imported).
+REACHED_AT_IMPORT = WORKSPACE / "reached-at-import.json"
 CLASS_SEPARATOR = "ǁ"  # mutmut's, in a method's mangled name
 THRESHOLD = 90.0  # percent of a module's mutants the tests must kill
 # The fuzz tests run a twentieth of their examples (tests/adversarial/conftest.py): each
@@ -51,9 +69,21 @@ STEPS = {
 }
 TESTING = "Running mutation testing"
 KILLED = frozenset({"killed", "timeout", "caught by type check"})
-# mutmut's pragma, on a line or opening a region ("block": the statement; "start" ... "end"), with
-# the reason after a dash.
-PRAGMA = re.compile(r"#\s*pragma:\s*no mutate(?:\s+(?P<scope>block|start|end))?\b\s*-?\s*(?P<reason>.*)$")
+NO_TESTS = "no tests"
+PRAGMA = re.compile(r"#\s*pragma:\s*no mutate")  # mutmut's: the function's code carries none
+TRAMPOLINED = frozenset({"staticmethod", "classmethod"})  # the only decorators mutmut mutates under
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Plugin hook, in mutmut's stats run only: what collection reached is written down, then
+    forgotten, so that mutmut credits no test with a function that runs only at import."""
+    if os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return
+    from mutmut.state import state  # mutmut's record of the functions reached since the last test
+
+    reached = state()._stats  # mutmut 3.8.1 keeps it there, and has no hook for it
+    REACHED_AT_IMPORT.write_text(json.dumps(sorted(reached)), encoding="utf-8")
+    reached.clear()
 
 
 def prepare(workspace: Path) -> None:
@@ -146,7 +176,7 @@ def run(workspace: Path, jobs: int, progress: Progress) -> int:
 class Equivalent:
     """A mutant no test can tell from the code, listed in EQUIVALENTS: its function, its line, why."""
 
-    function: str  # e.g. "petsage_api.invocation._describe"
+    function: str  # e.g. "petsage_api.http_api.malformed"
     mutant: str  # the mutated line, as `mutmut show` prints it (without its indentation)
     reason: str
 
@@ -179,12 +209,44 @@ def mutated_lines(workspace: Path, mutant_name: str) -> str:
     return "\n".join(line[1:].strip() for line in shown.splitlines() if line.startswith("+") and line[1:2] != "+")
 
 
+def pragmas(source: Path) -> list[int]:
+    """The lines carrying mutmut's `# pragma: no mutate`, which the function's code must not."""
+    return [
+        number for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1) if PRAGMA.search(line)
+    ]
+
+
+def decorated(source: Path) -> list[str]:
+    """The functions mutmut never mutates: the decorated ones, bar @staticmethod or @classmethod alone."""
+    found: list[str] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                visit(child, prefix)
+                continue
+            name = f"{prefix}{child.name}"
+            decorators = child.decorator_list
+            trampolined = (
+                len(decorators) == 1 and isinstance(decorators[0], ast.Name) and decorators[0].id in TRAMPOLINED
+            )
+            if isinstance(child, ast.ClassDef) or not decorators or trampolined:
+                visit(child, f"{name}.")
+            else:
+                found.append(name)  # and whatever it holds
+
+    visit(ast.parse(source.read_text(encoding="utf-8")), "")
+    return found
+
+
 @dataclass
 class Module:
     path: str  # relative to functions/api
     status_by_mutant: dict[str, str] = field(default_factory=dict)
-    marked: list[tuple[int, str]] = field(default_factory=list)  # (line, reason) of `# pragma: no mutate`
     equivalent: dict[str, str] = field(default_factory=dict)  # surviving mutant -> reason (EQUIVALENTS)
+    at_import: set[str] = field(default_factory=set)  # mutants of functions that run only at import
+    decorated: list[str] = field(default_factory=list)  # functions mutmut never mutates
+    pragmas: list[int] = field(default_factory=list)  # lines carrying `# pragma: no mutate`
 
     def count(self, *statuses: str) -> int:
         return sum(status in statuses for status in self.status_by_mutant.values())
@@ -195,21 +257,17 @@ class Module:
 
     @property
     def score(self) -> float | None:
-        """Percent of the non-equivalent mutants killed."""
-        counted = len(self.status_by_mutant) - len(self.equivalent)
+        """Percent of the mutants killed, of those a test can run and tell apart."""
+        counted = len(self.status_by_mutant) - len(self.equivalent) - len(self.at_import)
         return 100.0 * self.killed / counted if counted else None
 
 
-def marked_equivalent(source: Path) -> list[tuple[int, str]]:
-    """The lines and regions marked `# pragma: no mutate - <why the mutants there are equivalent>`."""
-    lines = source.read_text(encoding="utf-8").splitlines()
-    marked = ((number, PRAGMA.search(line)) for number, line in enumerate(lines, 1))
-    return [(number, match["reason"]) for number, match in marked if match and match["scope"] != "end"]
-
-
-def modules(workspace: Path, equivalents: list[Equivalent]) -> tuple[list[Module], list[Equivalent]]:
+def modules(
+    workspace: Path, equivalents: list[Equivalent], reached_at_import: set[str]
+) -> tuple[list[Module], list[Equivalent]]:
     """Each module's mutants by status, the survivors EQUIVALENTS names, and its entries that named none."""
     from mutmut.stats import status_by_exit_code  # the tool's own reading of its exit codes
+    from mutmut.utils.format_utils import mangled_name_from_mutant_name
 
     found = results(workspace)
     summary = []
@@ -217,8 +275,10 @@ def modules(workspace: Path, equivalents: list[Equivalent]) -> tuple[list[Module
     for source in sorted((ROOT / FUNCTION).rglob("*.py")):
         path = source.relative_to(ROOT / FUNCTION).as_posix()
         statuses = {name: status_by_exit_code[code] for name, code in found.get(path, {}).items()}
-        module = Module(path, statuses, marked_equivalent(source))
+        module = Module(path, statuses, decorated=decorated(source), pragmas=pragmas(source))
         for name, status in statuses.items():
+            if status == NO_TESTS and mangled_name_from_mutant_name(name) in reached_at_import:
+                module.at_import.add(name)
             candidates = [entry for entry in equivalents if entry.function == function_of(name)]
             if status != "survived" or not candidates:
                 continue
@@ -232,42 +292,57 @@ def modules(workspace: Path, equivalents: list[Equivalent]) -> tuple[list[Module
 
 
 def report(summary: list[Module], stale: list[Equivalent]) -> bool:
-    """Print the table, the equivalent mutants' reasons and the survivors; True when every module passes."""
+    """Print the table, what mutmut cannot reach, the equivalent mutants' reasons and the survivors;
+    True when every module passes."""
     row = "{:<32} {:>7} {:>6} {:>8} {:>5} {:>6} {:>6} {:>7}".format
-    header = row("module", "mutants", "killed", "survived", "other", "equiv.", "marked", "kill %")
+    header = row("module", "mutants", "killed", "survived", "other", "equiv.", "import", "kill %")
     print(f"mutmut over {FUNCTION} with tests/unit and tests/adversarial", header, "-" * len(header), sep="\n")
     passed = True
     everything = Module(
         "all",
         {name: status for module in summary for name, status in module.status_by_mutant.items()},
-        [marked for module in summary for marked in module.marked],
         {name: reason for module in summary for name, reason in module.equivalent.items()},
+        {name for module in summary for name in module.at_import},
     )
     for module in [*summary, everything]:
         if module is everything:
             print("-" * len(header))
         mutants = len(module.status_by_mutant)
         survived = module.count("survived") - len(module.equivalent)
-        other = mutants - module.killed - survived - len(module.equivalent)
+        other = mutants - module.killed - survived - len(module.equivalent) - len(module.at_import)
         score = module.score
         shown = "-" if score is None else f"{score:.1f}"
         if score is not None and score < THRESHOLD and module is not everything:
             passed = False
             shown += " <"
         print(
-            row(module.path, mutants, module.killed, survived, other, len(module.equivalent), len(module.marked), shown)
+            row(
+                module.path,
+                mutants,
+                module.killed,
+                survived,
+                other,
+                len(module.equivalent),
+                len(module.at_import),
+                shown,
+            )
         )
     print()
     print("killed: a test failed, or timed out; other: no test reached it, or it crashed the run;")
-    print(f"equiv.: survivors {EQUIVALENTS.relative_to(ROOT)} shows to be equivalent; kill % leaves them out;")
-    print("marked: lines and regions marked `# pragma: no mutate - reason`, never mutated;")
+    print(f"equiv.: survivors {EQUIVALENTS.relative_to(ROOT)} shows to be equivalent;")
+    print("import: mutants of functions that run only while the tests are imported, never with their mutant;")
+    print("kill %: of the mutants neither equivalent nor run only at import;")
     print("-: nothing mutmut can mutate there (module-level code, decorated functions).")
-    if everything.marked:
+    print()
+    print("Decorated, so never mutated:")
+    for module in summary:
+        if module.decorated:
+            print(f"  {module.path}: {', '.join(module.decorated)}")
+    if everything.at_import:
         print()
-        print("Marked in the source (# pragma: no mutate):")
-        for module in summary:
-            for line, reason in module.marked:
-                print(f"  {FUNCTION / module.path}:{line}: {reason}")
+        print("Run only at import, so never with their mutants:")
+        for function, count in sorted(Counter(map(function_of, everything.at_import)).items()):
+            print(f"  {function}: {count} mutants")
     if everything.equivalent:
         print()
         print(f"Equivalent survivors ({EQUIVALENTS.relative_to(ROOT)}):")
@@ -281,21 +356,33 @@ def report(summary: list[Module], stale: list[Equivalent]) -> bool:
     left = [
         (name, status)
         for name, status in everything.status_by_mutant.items()
-        if status not in KILLED and name not in everything.equivalent
+        if status not in KILLED and name not in everything.equivalent and name not in everything.at_import
     ]
     if left:
         print()
         print(f"Not killed ({len(left)}); to see one: cd {WORKSPACE.name} && ../.venv/bin/mutmut show NAME")
         for name, status in left:
             print(f"  {name}: {status}")
+    marked = [f"{FUNCTION / module.path}:{line}" for module in summary for line in module.pragmas]
+    if marked:
+        passed = False
+        print()
+        print("`# pragma: no mutate` in the function's code: list an equivalent mutant in")
+        print(f"{EQUIVALENTS.relative_to(ROOT)} instead, with its reason: {', '.join(marked)}")
     print()
     unchecked = everything.count("not checked")
     if unchecked:  # mutmut stopped early (Ctrl-C) and still exits 0
         print(f"mutation: incomplete, {unchecked:,} mutants were not tested")
         return False
     verdict = "every module kills" if passed else "a module kills less than"
-    print(f"mutation: {verdict} {THRESHOLD:g} % of its non-equivalent mutants")
+    print(f"mutation: {verdict} {THRESHOLD:g} % of the mutants its tests can run and tell apart")
     return passed
+
+
+def reached_at_import() -> set[str]:
+    """What the last run's stats run reached while collecting the tests (pytest_collection_finish)."""
+    exists = REACHED_AT_IMPORT.exists()
+    return set(json.loads(REACHED_AT_IMPORT.read_text(encoding="utf-8"))) if exists else set()
 
 
 def main() -> int:
@@ -311,7 +398,7 @@ def main() -> int:
             progress.finish(f"mutmut failed (exit {returncode}); its log: {WORKSPACE / 'mutmut.log'}")
             return returncode
         progress.finish("mutants tested")
-    return 0 if report(*modules(WORKSPACE, load_equivalents())) else 1
+    return 0 if report(*modules(WORKSPACE, load_equivalents(), reached_at_import())) else 1
 
 
 if __name__ == "__main__":

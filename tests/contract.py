@@ -1,7 +1,7 @@
 """The liveness contract, stated once for every test: what GET /api/v1/health answers, byte for byte,
 and what a direct invocation returns as it is.
 
-The canary (canary/api_canary.py) and the pre-traffic hook (pre_traffic_hook/contract.py) keep
+The canary (canary/api_canary.py) and the deploy hooks (deploy_hooks/contract.py) keep
 their own copies: they are deployed on their own, and check the function from outside.
 """
 

@@ -59,7 +59,7 @@ def statuses(body: dict[str, Any]) -> dict[str, str]:
 
 # --- dependencies in moto: healthy ones, and a failing one of each kind ------------------------------
 
-# Names that appear nowhere in the service's own words ("pets" is inside "petsage-health").
+# Names that appear nowhere in the service's own words ("pets" is inside "petsage-api" and "petsage-health-dev").
 HEALTHY_TABLE, HEALTHY_BUCKET, HEALTHY_PARAMETER = "kennels", "pawprint-assets", "/kennel/flag"
 HEALTHY = {
     "HEALTH_DYNAMODB_TABLES": HEALTHY_TABLE,
@@ -141,6 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 for _ in range(64 * 1024):
                     self.wfile.write(b"x" * 1024)
+                    self.wfile.flush()
+                    if self.stopped.wait(0.001):  # in 1 KiB pieces: the check reads what has come, piece by piece
+                        return
             except OSError:
                 self.downstream.unfinished_writes.append(self.path)
         else:

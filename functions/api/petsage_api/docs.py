@@ -81,7 +81,7 @@ def openapi_json(app: APIGatewayHttpResolver) -> str:
     for operations in document["paths"].values():
         for operation in operations.values():
             _describe_errors(operation)
-    schemas = document["components"]["schemas"]
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["ErrorResponse"] = ErrorResponse.model_json_schema(by_alias=True)
     schemas["GatewayMessage"] = _GATEWAY_MESSAGE
     for name in ("HTTPValidationError", "ResponseValidationError", "ValidationError"):  # referrers first

@@ -62,7 +62,6 @@ def record(route: str, status: int, started: float) -> None:
         status=status,
         latency_ms=round((time.perf_counter() - started) * 1000, 3),
         cold_start=cold_start,
-        version=VERSION,
     )
     for key, value in fields.items():
         metrics.add_metadata(key=key, value=value)

@@ -127,3 +127,16 @@ def test_a_route_that_takes_input_documents_its_422_as_the_error_body_sent() -> 
         assert schema(operation["responses"]["500"]) == {"$ref": f"{SCHEMAS}ErrorResponse"}
         assert schema(operation["responses"]["429"]) == {"$ref": f"{SCHEMAS}GatewayMessage"}
         assert operation["security"] == []
+
+
+def test_a_description_cannot_close_the_script_element_swagger_ui_embeds_the_document_in() -> None:
+    from petsage_api.docs import enable, swagger_html
+    from petsage_api.health.models import HealthCheckResponse
+    from petsage_api.http_api import Resolver
+
+    app = Resolver(direct_answer=HealthCheckResponse)
+    app.configure_openapi(title="T", version="1", description="</script><script>alert(1)</script>")
+    enable(app)
+    html = swagger_html(app)
+    assert "<\\/script><script>alert(1)<\\/script>" in html
+    assert "</script><script>alert(1)" not in html

@@ -255,6 +255,12 @@ def test_small_answers_are_never_content_coded(invoke: Invoke) -> None:
     assert invoke(request(headers={"accept-encoding": "gzip"}))["body"] == LIVENESS_BODY
 
 
+def test_a_gzipped_document_is_the_same_bytes_in_every_environment(invoke: Invoke) -> None:
+    # No timestamp in the gzip header: two environments, or two deploys, send the same bytes.
+    body = invoke(request("GET", "/openapi.json", headers={"accept-encoding": "gzip"}))["body"]
+    assert base64.b64decode(body)[4:8] == b"\x00\x00\x00\x00"  # MTIME (RFC 1952, 2.3): unset
+
+
 def test_a_document_is_compressed_once_per_environment(invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
     from petsage_api import http_api
 

@@ -302,8 +302,10 @@ def status_of(url: str, timeout: str = "2") -> CheckStatus:
 def test_an_http_dependency_passes_on_2xx_only(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch, downstream: Downstream, path: str, status: str
 ) -> None:
-    # A short deadline: /hang fails when it passes.
-    use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + path, HEALTH_CHECK_TIMEOUT_SECONDS="0.5"))
+    # /hang fails when its short deadline passes; the others get a long one, so that a busy machine
+    # never makes a quick answer slow enough to warn.
+    timeout = "0.5" if path == "/hang" else "8"
+    use_probe(monkeypatch, probe(HEALTH_HTTP_ENDPOINTS=downstream.url + path, HEALTH_CHECK_TIMEOUT_SECONDS=timeout))
     code, body = details(invoke)
     port = downstream.url.rsplit(":", 1)[1]
     key = f"http/127.0.0.1_{port}{path}:responseTime"
