@@ -5,10 +5,10 @@ Variants are built for this machine's architecture into bench-results/ and made 
   sam      the API function as `sam build`'s Python builder makes it: pip install + copy, no .pyc
   build    the API function's real build (scripts/build_function.py, the recipe sam build runs)
   fastapi  the same contract in FastAPI + Mangum (uv.lock's group peer), built the default way
-  hook     the CodeDeploy pre-traffic hook's real build (cold start only)
+  hook     the CodeDeploy pre-traffic hook as SAM builds it, a copy (cold start only)
 Their pinned, hash-checked requirements are uv.lock's groups, exported into bench-results/ (api,
-peer, and hooks: boto3, which also stands in for what Lambda's python3.13 runtime puts on
-sys.path); pip installs them with a CPython 3.13 that has pip (scripts/find-python313), as the
+peer, and runtime: boto3, what Lambda's python3.13 runtime puts on sys.path, which the hook
+uses); pip installs them with a CPython 3.13 that has pip (scripts/find-python313), as the
 build does. Every child process is the same launcher (bench/coldstart.py, which imports only
 json) run as `python -I -S -B`, with sys.path = the variant's code, then the runtime's boto3,
 then the standard library: the floor is a process that imports json and nothing else. A cold
@@ -53,7 +53,7 @@ LAUNCHER = ROOT / "bench" / "coldstart.py"
 UV = ROOT / ".tools" / "uv" / "bin" / "uv"
 EVENTS = ROOT / "events"
 RUNTIME = "runtime"  # bench-results/runtime: what Lambda's python3.13 runtime has on sys.path after the code
-GROUPS = ("api", "peer", "hooks")  # uv.lock's groups the variants install
+GROUPS = ("api", "peer", RUNTIME)  # uv.lock's groups the variants install
 # Built from the template's routes (tests.conftest.request's way) into bench-results/events/, as a browser asks.
 DOCS_EVENT, OPENAPI_EVENT = OUT / "events" / "docs.json", OUT / "events" / "openapi.json"
 BROWSER = {"accept-encoding": "gzip, deflate, br", "user-agent": "Mozilla/5.0"}
@@ -159,7 +159,7 @@ VARIANTS = (
     Variant(
         "hook",
         "pre-traffic hook (imports boto3)",
-        build_function("host", HOOKS, "hooks"),
+        copy_source(HOOKS),
         function="PreTrafficHookFunction",
         handler="deploy_hooks.pre_traffic.lambda_handler",
         event=EVENTS / "codedeploy-hook.json",
@@ -217,7 +217,7 @@ class Bench:
         self.progress.phase("building variants", len(variants) + 1, f"{RUNTIME}, {', '.join(v.key for v in variants)}")
         self.progress.step(RUNTIME)
         # Lambda's runtime ships its boto3 with bytecode: compiled here too, or every child compiles it.
-        pip_target(OUT / RUNTIME, "hooks", compile_=True)
+        pip_target(OUT / RUNTIME, RUNTIME, compile_=True)
         for variant in variants:
             self.progress.step(variant.key)
             self.dirs[variant.key] = OUT / variant.key

@@ -53,3 +53,22 @@ def test_the_recipe_says_what_to_install_when_there_is_no_cpython_313(tmp_path: 
     assert "No CPython 3.13 interpreter found" in result.stderr
     assert "pyenv install 3.13" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_traceback_from_the_precompiled_artifact_names_the_shipped_file_and_quotes_its_line(
+    host_artifact: Path,
+) -> None:
+    # The .pyc carry artifact-relative names and no column ranges (`compileall -s`, no_debug_ranges):
+    # the import system must restore the real path, and linecache find the shipped source to quote.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from petsage_api.health.config import _matching; _matching('[')"
+    )
+    result = subprocess.run(
+        [str(BARE_PYTHON_BIN / "python3.13"), "-I", "-S", "-B", "-c", code, str(host_artifact)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert f'File "{host_artifact / "petsage_api" / "health" / "config.py"}", line' in result.stderr, result.stderr
+    assert "compiled = re.compile(pattern)" in result.stderr

@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 from typing import Any
 
+from bench import bench
+from local_api.template import functions, load_template
 from tests.conftest import EVENTS_DIR, REPO_ROOT
 
 LAUNCHER = REPO_ROOT / "bench" / "coldstart.py"
@@ -59,3 +62,11 @@ def test_warm_reports_the_time_per_invocation_and_the_peak_rss() -> None:
     assert report["status"] == 200
     assert report["us_per_invocation"] > 0
     assert report["peak_rss_kib"] > 0
+
+
+def test_the_bench_installs_groups_uv_lock_has_and_times_functions_the_template_has() -> None:
+    # What `make bench` reads before it builds anything: a group or function renamed elsewhere breaks it.
+    groups = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["dependency-groups"]
+    assert set(bench.GROUPS) <= set(groups)
+    timed = {variant.function for variant in bench.VARIANTS if variant.function}
+    assert timed <= set(functions(load_template()))

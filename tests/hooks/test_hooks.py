@@ -7,6 +7,7 @@ HTTP API through CloudFormation and API Gateway, then calls it over HTTP, the de
 
 from __future__ import annotations
 
+import base64
 import http.client
 import logging
 from typing import Any
@@ -18,7 +19,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from deploy_hooks import post_traffic, pre_traffic
-from deploy_hooks.contract import CHECKS
+from deploy_hooks.contract import CHECKS, LIVENESS_BODY
 from local_api.lambda_runtime import LocalLambdaContext
 from petsage_api.health.config import ReadinessConfig
 from petsage_api.health.readiness import ReadinessProbe
@@ -30,6 +31,7 @@ from tests.hooks.fakes import (
     VERSION_ARN,
     Deployment,
     broken_on,
+    good_version,
     hangs,
     reported,
 )
@@ -41,6 +43,7 @@ FAILED, PASSED = "The new version failed its checks", "The new version passed it
 NOT_A_HOOK_EVENT = (
     "Not a CodeDeploy hook event (no DeploymentId and LifecycleEventHookExecutionId): nothing to report to"
 )
+HOOK_HEALTH_EVENT = pre_traffic.request_event(CHECKS[0])
 NOT_REPORTED = "Could not report the hook status: CodeDeploy will fail the deployment when the hook times out"
 
 
@@ -107,6 +110,10 @@ BROKEN = {
         broken_on(LIVENESS, lambda answer: {**answer, "body": '{"status":"ok","message":"PetSage API is up"}'}),
         {"liveness": ["the body is not the liveness answer"]},
     ),
+    "liveness without its standard headers": (
+        broken_on(LIVENESS, lambda answer: {**answer, "headers": without(answer["headers"], "cache-control")}),
+        {"liveness": ["header cache-control is None, expected no-store"]},
+    ),
     "readiness answers plain JSON": (
         broken_on(
             READINESS, lambda answer: {**answer, "headers": {**answer["headers"], "Content-Type": "application/json"}}
@@ -114,6 +121,10 @@ BROKEN = {
         {"readiness": ["Content-Type is 'application/json', expected application/health+json"]},
     ),
 }
+
+
+def without(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {key: value for key, value in headers.items() if key.lower() != name}
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -174,6 +185,20 @@ def test_codedeploy_refusing_the_report_is_logged_never_raised(
     assert deployment.reports == reported("Succeeded")  # one attempt: a refusal is not retried
     assert errors(caplog) == [NOT_REPORTED]
     assert logged(caplog, NOT_REPORTED)["error_code"] == "AccessDeniedException"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_without_a_region_no_client_can_be_made_and_that_is_logged_not_raised(
+    hook: str, deployment: Deployment, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+
+    run(hook)
+
+    assert (deployment.reports, requests_seen(deployment)) == ([], [])
+    message = "Could not create the CodeDeploy client: the hook status cannot be reported"
+    assert logged(caplog, message)["error_code"] == "NoRegionError"
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -251,6 +276,49 @@ def test_pre_traffic_logs_a_function_error_by_type_and_message_not_its_stack(
     problem = "function error (Unhandled) RuntimeError: the pets table is gone"
     assert failed_checks(caplog) == {check.name: [problem] for check in CHECKED["pre-traffic"]}
     assert "in raising" not in repr([vars(record) for record in caplog.records])  # a frame of the stack Lambda sent
+
+
+# What API Gateway would hide from the post-traffic hook: a HEAD answer's body, the direct invoke.
+BROKEN_INVOKED = {
+    "HEAD answers a body": (
+        broken_on("HEAD /api/v1/health", lambda answer: {**answer, "body": LIVENESS_BODY}),
+        {"liveness HEAD": [f"the body is not empty ({len(LIVENESS_BODY)} characters)"]},
+    ),
+    "a direct invoke gets an HTTP answer": (
+        lambda event: good_version(event if event else HOOK_HEALTH_EVENT),
+        {"direct invoke": ["the answer is not the liveness object"]},
+    ),
+}
+
+
+@pytest.mark.parametrize(("version", "problems"), BROKEN_INVOKED.values(), ids=BROKEN_INVOKED)
+def test_pre_traffic_fails_what_only_an_invoke_sees(
+    version: Any, problems: dict[str, list[str]], deployment: Deployment, caplog: pytest.LogCaptureFixture
+) -> None:
+    deployment.version = version
+
+    run("pre-traffic")
+
+    assert deployment.reports == reported("Failed")
+    assert failed_checks(caplog) == problems
+
+
+@pytest.mark.parametrize(
+    ("encoding", "status"),
+    [(lambda body: base64.b64encode(body.encode()).decode(), "Succeeded"), (lambda body: body, "Failed")],
+    ids=["base64", "claimed-but-plain"],
+)
+def test_pre_traffic_reads_a_base64_body_as_api_gateway_would(
+    encoding: Any, status: str, deployment: Deployment
+) -> None:
+    def encoded(answer: dict[str, Any]) -> dict[str, Any]:
+        return {**answer, "body": encoding(answer["body"]), "isBase64Encoded": True}
+
+    deployment.version = broken_on(LIVENESS, encoded)
+
+    run("pre-traffic")
+
+    assert deployment.reports == reported(status)
 
 
 def test_pre_traffic_absorbs_one_throttle_with_its_retry(deployment: Deployment) -> None:

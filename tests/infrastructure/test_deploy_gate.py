@@ -17,8 +17,10 @@ import cfnlint.api
 import pytest
 
 from deploy_hooks import post_traffic, pre_traffic
+from deploy_hooks.codedeploy import REPORT_WORST_CASE_SECONDS
 from deploy_hooks.contract import CHECKS
 from local_api.template import load_template
+from scripts import deploy
 from tests.infrastructure.stack import resolve
 from tests.sam_transform import of_type, transformed
 
@@ -132,3 +134,22 @@ def test_a_new_fingerprint_publishes_a_new_version_and_the_superseded_one_is_del
         assert version["DeletionPolicy"] == "Delete"  # once the deploy completes; versions count against storage
         versions.append(name)
     assert versions[0] != versions[1]
+
+
+@pytest.mark.parametrize(
+    ("hook", "longest_answer_seconds"),
+    [("PreTraffic", pre_traffic.INVOKE_WORST_CASE_SECONDS), ("PostTraffic", post_traffic.ANSWER_WORST_CASE_SECONDS)],
+)
+def test_each_hooks_timeout_leaves_a_check_at_its_longest_and_the_report_their_time(
+    hook: str, longest_answer_seconds: float
+) -> None:
+    # A hook that times out reports nothing, and CodeDeploy then waits an hour before it fails the
+    # deployment; a hook short of time reports Failed instead (tests/hooks).
+    timeout = TEMPLATE["Resources"][HOOKS[hook]]["Properties"]["Timeout"]
+    assert timeout >= longest_answer_seconds + REPORT_WORST_CASE_SECONDS
+
+
+def test_dev_deploys_all_at_once_and_prod_shifts_ten_percent_for_five_minutes_first() -> None:
+    assert PREFERENCE["Type"] == {"Ref": "DeploymentStrategy"}
+    strategies = {env: deploy.samconfig_overrides(env)["DeploymentStrategy"] for env in ("dev", "prod")}
+    assert strategies == {"dev": "AllAtOnce", "prod": "Canary10Percent5Minutes"}

@@ -12,10 +12,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from local_api.template import TEMPLATE_PATH, nested_templates
 from scripts import deploy
 from scripts.embed_canary import SCRIPT
-from tests.infrastructure.stack import STACK
+from tests.conftest import REPO_ROOT
+from tests.infrastructure.stack import STACK, evaluate
 
 RESOURCES: dict[str, Any] = STACK["Resources"]
 PARAMETERS: dict[str, Any] = STACK["Parameters"]
@@ -186,6 +189,44 @@ def test_a_canary_that_stops_reporting_pages_and_one_that_has_not_started_does_n
     assert "${CanaryName}" in silent["AlarmName"]["Fn::Sub"]
     # A fresh stack has no data yet: an alarm that reads that as failing would page.
     assert [name for name, alarm in alarms.items() if alarm["Properties"]["TreatMissingData"] == "breaching"] == []
+
+
+@pytest.mark.parametrize(("parameter", "protocol"), [("AlarmEmail", "email"), ("AlarmHttpsEndpoint", "https")])
+def test_the_topic_gets_a_subscription_for_each_endpoint_given_and_only_then(parameter: str, protocol: str) -> None:
+    [(name, subscription)] = [
+        (name, resource)
+        for name, resource in of_type("AWS::SNS::Subscription").items()
+        if resource["Properties"]["Protocol"] == protocol
+    ]
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": protocol,
+        "Endpoint": {"Ref": parameter},
+    }
+    condition = STACK["Conditions"][subscription["Condition"]]
+    assert evaluate(condition, {parameter: "on-call@example.com"}) is True, name
+    assert evaluate(condition, {parameter: PARAMETERS[parameter]["Default"]}) is False, name
+
+
+def test_the_stack_outputs_are_the_ones_pipelines_and_on_call_read() -> None:
+    # docs/operations.md and `make deploy` name them; a pipeline reads them by name: renaming one breaks it.
+    assert set(STACK["Outputs"]) == {
+        "ApiUrl",
+        "HealthUrl",
+        "ReadinessUrl",
+        "HealthFunctionArn",
+        "CanaryName",
+        "CanaryArtifactsBucketName",
+        "AlarmTopicArn",
+        "DeploymentApplication",
+        "DeploymentGroup",
+        "DashboardUrl",
+    }
+    page = (REPO_ROOT / "docs/operations.md").read_text(encoding="utf-8")
+    rows = page.partition("| output |")[2].partition("\n\n")[0].splitlines()[2:]
+    documented = {name for row in rows for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert documented <= set(STACK["Outputs"])
+    assert {"DashboardUrl", "AlarmTopicArn", "CanaryName"} <= documented
 
 
 def test_each_metric_math_alarm_returns_one_expression_over_every_metric_it_fetches() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from local_api.template import functions, load_template, nested_templates
 from tests.conftest import REPO_ROOT
+from tests.infrastructure.stack import evaluate
 
 PARENT = load_template()
 RESOURCES: dict[str, Any] = PARENT["Resources"]
@@ -71,3 +73,38 @@ def test_each_nested_template_is_plain_cloudformation_given_every_value_it_decla
     passed = RESOURCES[name]["Properties"].get("Parameters", {})
     assert set(passed) == set(child["Parameters"])
     assert all("Default" not in parameter for parameter in child["Parameters"].values()), "the parent decides"
+
+
+def test_every_function_runs_the_python_and_architecture_the_build_compiles_for() -> None:
+    # scripts/build_function.py compiles bytecode with CPython 3.13 for BUILD_ARCH (arm64 by default):
+    # another runtime would ignore every .pyc and compile on each cold start.
+    assert {key: PARENT["Globals"]["Function"][key] for key in ("Runtime", "Architectures")} == {
+        "Runtime": "python3.13",
+        "Architectures": ["arm64"],
+    }
+    assert re.search(r"^BUILD_ARCH \?= arm64$", MAKEFILE, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("prop", "asked"), [("SnapStart", "EnableSnapStart"), ("ReservedConcurrentExecutions", "ReservedConcurrency")]
+)
+def test_snapstart_and_a_reservation_are_off_unless_a_deploy_asks(prop: str, asked: str) -> None:
+    # SnapStart bills snapshots and restores; a reservation takes from the account's pool (docs/deploying.md).
+    defaults = {
+        name: str(parameter.get("Default")) for name, parameter in PARENT["Parameters"].items()
+    }  # strings, as CloudFormation passes them
+    condition, _, otherwise = RESOURCES["HealthFunction"]["Properties"][prop]["Fn::If"]
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert evaluate(PARENT["Conditions"][condition], defaults) is False
+    assert (
+        evaluate(PARENT["Conditions"][condition], {**defaults, asked: "true" if prop == "SnapStart" else "10"}) is True
+    )
+
+
+@pytest.mark.parametrize("env", ["default", "dev", "prod"])
+def test_every_environment_may_create_roles_and_nested_stacks(env: str) -> None:
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert set(config[env]["deploy"]["parameters"]["capabilities"].split()) == {
+        "CAPABILITY_IAM",
+        "CAPABILITY_AUTO_EXPAND",
+    }

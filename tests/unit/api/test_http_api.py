@@ -139,6 +139,13 @@ def test_a_malformed_request_event_is_a_400_naming_the_field(
     assert logged(caplog, "Rejected a malformed HTTP API event")["reason"] == body["message"]
 
 
+@pytest.mark.parametrize("key", ["requestContext", "rawPath", "routeKey", "httpMethod"])
+def test_any_one_key_of_a_request_alone_is_a_malformed_request_not_a_direct_invoke(invoke: Invoke, key: str) -> None:
+    response = invoke({key: {}})
+    assert response["statusCode"] == 400
+    assert error(response)["message"].startswith("malformed HTTP API event: ")
+
+
 @pytest.mark.parametrize("field", ["headers", "queryStringParameters"])
 def test_a_400_never_echoes_a_name_or_value_the_caller_chose(invoke: Invoke, field: str) -> None:
     event = request()
