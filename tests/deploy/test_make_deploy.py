@@ -195,10 +195,11 @@ def test_an_unknown_environment_is_refused_in_one_line(checkout: Path, tmp_path:
     assert line == "make deploy: refused: samconfig.toml has no [staging] environment"
 
 
-@pytest.mark.parametrize("target", ["help", "openapi", "canary"])
+@pytest.mark.parametrize("target", ["help", "openapi", "canary", "lock"])
 def test_the_readmes_other_quick_commands_run_on_a_fresh_checkout(checkout: Path, tmp_path: Path, target: str) -> None:
-    # Regenerating openapi.json or the embedded canary on a fresh checkout changes nothing.
-    before = {name: (checkout / name).read_bytes() for name in ("openapi.json", "template.yaml")}
+    # Regenerating openapi.json, the embedded canary or the lock on a fresh checkout changes nothing.
+    generated = ("openapi.json", "README.md", "template.yaml", "uv.lock", "requirements.txt")
+    before = {name: (checkout / name).read_bytes() for name in generated}
     result = run(checkout, without_aws(tmp_path), "make", target)
     assert result.returncode == 0, result.stderr
     assert {name: (checkout / name).read_bytes() for name in before} == before

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from boto3.session import Session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -73,14 +74,9 @@ class HookExecution:
         return {"deployment_id": self.deployment_id, "lifecycle_event_hook_execution_id": self.execution_id}
 
 
-def run_hook(
-    event: Any,
-    context: Any,
-    codedeploy: Callable[[], CodeDeployClient],
-    verdict: Callable[[Callable[[], float]], HookStatus],
-) -> None:
-    """Decide (`verdict`, given the seconds left) and report it once; never raises to Lambda, whose
-    asynchronous retry would run the hook again instead of reporting."""
+def run_hook(event: Any, context: Any, verdict: Callable[[Session, Callable[[], float]], HookStatus]) -> None:
+    """Decide (`verdict`, given an AWS session and the seconds left) and report it once; never
+    raises to Lambda, whose asynchronous retry would run the hook again instead of reporting."""
     execution = HookExecution.from_event(event)
     if execution is None:
         keys = sorted(str(key)[:64] for key in event)[:20] if isinstance(event, dict) else []
@@ -89,8 +85,9 @@ def run_hook(
             extra={"event_type": type(event).__name__, "event_keys": keys},
         )
         return
+    session = Session()
     try:
-        client = codedeploy()
+        client = session.client("codedeploy", config=REPORT_CONFIG)
     except Exception as exc:  # noqa: BLE001 - without a client the verdict cannot be delivered; say so
         logger.error(
             "Could not create the CodeDeploy client: the hook status cannot be reported",
@@ -98,7 +95,7 @@ def run_hook(
         )
         return
     try:
-        status = verdict(_seconds_left(context))
+        status = verdict(session, _seconds_left(context))
     except Exception:  # an unexpected error fails the deploy, never the hook
         logger.exception("The checks could not run")
         status = HookStatus.FAILED

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 
-from deploy_hooks.codedeploy import REPORT_CONFIG, HookStatus, NoAnswerError, run_checks, run_hook
+from deploy_hooks.codedeploy import HookStatus, NoAnswerError, run_checks, run_hook
 from deploy_hooks.contract import CHECKS, Answer, Check
 
 STACK_ID = "STACK_ID"  # the stack whose HttpApi to check (!Ref AWS::StackId)
@@ -35,16 +36,10 @@ LOOKUP_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "stan
 
 
 def lambda_handler(event: Any, context: Any) -> None:
-    session = Session()
-    run_hook(
-        event,
-        context,
-        codedeploy=lambda: session.client("codedeploy", config=REPORT_CONFIG),
-        verdict=lambda seconds_left: _verdict(session, seconds_left),
-    )
+    run_hook(event, context, _verdict)
 
 
-def _verdict(session: Session, seconds_left: Any) -> HookStatus:
+def _verdict(session: Session, seconds_left: Callable[[], float]) -> HookStatus:
     endpoint = api_endpoint(session, os.environ[STACK_ID])
     return run_checks(
         CHECKS, lambda check: get(session, endpoint, check), seconds_left, ANSWER_WORST_CASE_SECONDS, where=endpoint

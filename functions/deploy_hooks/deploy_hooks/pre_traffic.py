@@ -13,13 +13,14 @@ import binascii
 import json
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from boto3.session import Session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
-from deploy_hooks.codedeploy import REPORT_CONFIG, HookStatus, NoAnswerError, logger, run_checks, run_hook
+from deploy_hooks.codedeploy import HookStatus, NoAnswerError, logger, run_checks, run_hook
 from deploy_hooks.contract import CHECKS, LIVENESS, Answer, Check, excerpt
 
 TARGET_VERSION_ARN = "TARGET_VERSION_ARN"
@@ -45,16 +46,10 @@ DIRECT_INVOKE = Check("direct invoke", "INVOKE", "{}", _direct_liveness)
 
 
 def lambda_handler(event: Any, context: Any) -> None:
-    session = Session()
-    run_hook(
-        event,
-        context,
-        codedeploy=lambda: session.client("codedeploy", config=REPORT_CONFIG),
-        verdict=lambda seconds_left: _verdict(session, seconds_left),
-    )
+    run_hook(event, context, _verdict)
 
 
-def _verdict(session: Session, seconds_left: Any) -> HookStatus:
+def _verdict(session: Session, seconds_left: Callable[[], float]) -> HookStatus:
     arn = os.environ.get(TARGET_VERSION_ARN, "").strip()
     match = _VERSION_ARN.fullmatch(arn)
     if match is None:
